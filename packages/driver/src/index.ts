@@ -1,0 +1,2 @@
+export type * from "./types.js";
+export { DriverError, SqliteError, isDriverError, type DriverErrorCode } from "./errors.js";

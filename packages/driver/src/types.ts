@@ -1,0 +1,188 @@
+/**
+ * The pluggable driver interface of hranad.
+ *
+ * Everything above the drivers (registry, session store, Hrana executor) speaks only these types. All methods
+ * that touch SQLite are asynchronous because drivers run their connections off the main event loop.
+ */
+
+/** A SQLite value as hranad carries it. Integers are always `bigint` so that no precision is lost. */
+export type Value = null | bigint | number | string | Uint8Array;
+
+/** How a database file is opened. */
+export type OpenMode =
+  /** read-write, creating the file when it does not exist */
+  | "create"
+  /** read-write; a missing file is an error (never silently re-created empty) */
+  | "readwrite"
+  /** read-only at the file level */
+  | "readonly";
+
+export type JournalMode = "wal" | "delete" | "truncate" | "persist" | "memory" | "off";
+export type Synchronous = "off" | "normal" | "full" | "extra";
+
+export interface OpenOptions {
+  /** A file path, or `":memory:"` for a private in-memory database per connection. */
+  readonly path: string;
+  readonly mode: OpenMode;
+  /** Milliseconds a connection waits on a lock before SQLITE_BUSY. Default 5000. */
+  readonly busyTimeoutMs?: number;
+  /** Default `"wal"` (ignored for read-only and in-memory databases). */
+  readonly journalMode?: JournalMode;
+  /** Default `"normal"`. */
+  readonly synchronous?: Synchronous;
+  /** Per-statement deadline, enforced inside SQLite by the engine guard. Default 30000; 0 disables it. */
+  readonly statementTimeoutMs?: number;
+  /** Maximum number of connections of the pool. Default 8. */
+  readonly maxConnections?: number;
+  /** How long `acquire` waits for a free connection before failing with `POOL_TIMEOUT`. Default 5000. */
+  readonly acquireTimeoutMs?: number;
+}
+
+/** What a driver can and cannot do. Declared, never faked. */
+export interface DriverCapabilities {
+  /** Changeset capture through the SQLite session extension. */
+  readonly changesets: boolean;
+  /** Statements are interrupted inside SQLite at their deadline. */
+  readonly statementDeadline: boolean;
+  /** The engine-level read-only guard can be switched per connection. */
+  readonly readOnlyGuard: boolean;
+}
+
+export interface Driver {
+  /** Stable name used in configuration, e.g. `"better-sqlite3"`. */
+  readonly name: string;
+  readonly capabilities: DriverCapabilities;
+  /** Opens (and validates) a database into a bounded pool of connections. */
+  open(options: OpenOptions): Promise<Pool>;
+}
+
+export interface PoolStats {
+  /** Connections that exist (idle + in use). */
+  readonly open: number;
+  readonly idle: number;
+  readonly inUse: number;
+  /** Callers waiting in `acquire`. */
+  readonly waiting: number;
+  readonly max: number;
+}
+
+export type CheckpointMode = "passive" | "full" | "restart" | "truncate";
+
+export interface CheckpointResult {
+  /** SQLite's `busy` flag: 1 when the checkpoint could not complete. */
+  readonly busy: number;
+  /** Frames in the WAL, and frames checkpointed (-1 when not in WAL mode). */
+  readonly log: number;
+  readonly checkpointed: number;
+}
+
+export interface Pool {
+  readonly path: string;
+  readonly mode: OpenMode;
+  /**
+   * Takes a connection, waiting until one is free. Rejects with a `DriverError` `POOL_TIMEOUT` after the
+   * pool's acquire timeout (or `timeoutMs`), `ABORTED` when the signal aborts, `POOL_CLOSED` after `close`.
+   */
+  acquire(signal?: AbortSignal, timeoutMs?: number): Promise<Connection>;
+  /** Runs a WAL checkpoint on an idle connection of the pool. */
+  checkpoint(mode?: CheckpointMode): Promise<CheckpointResult>;
+  stats(): PoolStats;
+  /** Waits for every connection to be released, then closes them all. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** One statement to execute, with Hrana's argument model. */
+export interface Statement {
+  readonly sql: string;
+  /** Positional arguments: `args[i]` binds parameter index `i + 1`. */
+  readonly args?: readonly Value[];
+  /**
+   * Named arguments. A name may carry its prefix (`:a`, `@a`, `$a`) or not (`a` tries `:a`, `@a`, `$a`).
+   * May be mixed with positional arguments when the statement's parameter numbering allows it.
+   */
+  readonly namedArgs?: readonly NamedArg[];
+  /** When false, rows are not returned (columns still are). Default true. */
+  readonly wantRows?: boolean;
+}
+
+export interface NamedArg {
+  readonly name: string;
+  readonly value: Value;
+}
+
+export interface Column {
+  readonly name: string;
+  /** The declared type of the column, or null for expressions. */
+  readonly decltype: string | null;
+}
+
+export interface StatementResult {
+  readonly columns: readonly Column[];
+  readonly rows: readonly (readonly Value[])[];
+  /** `sqlite3_changes()` for INSERT/UPDATE/DELETE statements; 0 for every other statement. */
+  readonly affectedRowCount: number;
+  /** The last insert rowid after an INSERT statement; null for every other statement. */
+  readonly lastInsertRowid: bigint | null;
+}
+
+export interface DescribeResult {
+  /** One entry per parameter index (1-based index = position + 1); the name with its prefix, or null for `?`. */
+  readonly params: readonly (string | null)[];
+  readonly columns: readonly Column[];
+  /** 0: not EXPLAIN, 1: EXPLAIN, 2: EXPLAIN QUERY PLAN. */
+  readonly explain: 0 | 1 | 2;
+  /** `sqlite3_stmt_readonly`. */
+  readonly readonly: boolean;
+}
+
+/** A cursor over one statement's rows, fetched in chunks so that a large result is never held whole. */
+export interface RowCursor {
+  readonly columns: readonly Column[];
+  /** Next rows, at most `maxRows`. `done` is true once the statement has finished. */
+  next(maxRows: number): Promise<{ readonly rows: readonly (readonly Value[])[]; readonly done: boolean }>;
+  /** Valid once `next` has returned `done: true`. */
+  readonly affectedRowCount: number;
+  readonly lastInsertRowid: bigint | null;
+  /** Finishes the statement early. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface Connection {
+  /** Unique within the process. */
+  readonly id: number;
+  /**
+   * The autocommit state as of the end of the last call (read back from SQLite after every call, success or
+   * error — never assumed).
+   */
+  readonly autocommit: boolean;
+  /** Whether the engine guard currently refuses every write on this connection. */
+  readonly readOnly: boolean;
+
+  /** Executes exactly one statement. More than one is `SQL_MANY_STATEMENTS`, none is `SQL_NO_STATEMENT`. */
+  execute(statement: Statement): Promise<StatementResult>;
+  /** Runs a script of `;`-separated statements without arguments, stopping at the first error. */
+  executeScript(sql: string): Promise<void>;
+  /** Describes one statement without running it. */
+  describe(sql: string): Promise<DescribeResult>;
+  /** Opens a cursor over one statement. Only one cursor may be open per connection. */
+  openCursor(statement: Statement): Promise<RowCursor>;
+  /** Reads the autocommit state back from SQLite. */
+  isAutocommit(): Promise<boolean>;
+  /** Switches the engine guard: while on, every write path is refused inside SQLite. */
+  setReadOnly(on: boolean): Promise<void>;
+  /**
+   * Starts capturing a changeset of this connection's writes. Present only when the driver's
+   * `capabilities.changesets` is true.
+   */
+  startCapture?(): Promise<ChangesetCapture>;
+  /** Returns the connection to its pool (rolling back any open transaction first). Idempotent. */
+  release(): Promise<void>;
+}
+
+/** A changeset capture attached to one connection (the SQLite session extension). */
+export interface ChangesetCapture {
+  /** The changeset of the writes captured so far. */
+  changeset(): Promise<Uint8Array>;
+  /** Detaches the capture. Idempotent. */
+  close(): Promise<void>;
+}
