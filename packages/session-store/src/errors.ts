@@ -1,0 +1,116 @@
+/**
+ * Stream errors of the session store. Each class has a stable `code` (sent to clients as Hrana's `Error.code`) and
+ * the HTTP status the server should answer with, so a route can map any of them straight to `{message, code}`.
+ * Messages never echo the baton and never leak paths.
+ */
+
+/** Why a baton (or the session behind it) was refused. */
+export type BadBatonCode =
+  /** Malformed or forged (bad MAC): nothing more is revealed. */
+  | "BATON_INVALID"
+  /** Authentic, but an older generation than the session's current one: a replay or a second concurrent request. */
+  | "BATON_REUSED"
+  /** Authentic and current, but the previous request on this stream is still running (e.g. a cursor body). */
+  | "STREAM_BUSY"
+  /** The session was reaped after being idle longer than the idle timeout. */
+  | "STREAM_EXPIRED"
+  /** The session was reaped because it outlived the maximum session lifetime. */
+  | "STREAM_LIFETIME_EXCEEDED"
+  /** An administrator killed the session. */
+  | "STREAM_KILLED"
+  /** The session was closed (by a `close` request or by the server). */
+  | "STREAM_CLOSED"
+  /** The server is shutting down and closed the session. */
+  | "SERVER_SHUTTING_DOWN"
+  /** Authentic, but minted by an earlier run of the server (same persistent key, other epoch). */
+  | "SERVER_RESTARTED"
+  /** Authentic, but no such session is known any more (ended longer ago than the tombstone retention). */
+  | "STREAM_NOT_FOUND"
+  /** Authentic, but the session belongs to another database than the one addressed. Not consumed. */
+  | "BATON_WRONG_DATABASE";
+
+export type SessionErrorCode =
+  | BadBatonCode
+  | "PRINCIPAL_MISMATCH"
+  | "TOO_MANY_SESSIONS"
+  | "TRANSACTION_ABORTED"
+  | "TRANSACTION_TIMEOUT";
+
+/** The HTTP status of each code (documented in the README's table). */
+export const SESSION_ERROR_STATUS: Readonly<Record<SessionErrorCode, number>> = Object.freeze({
+  BATON_INVALID: 400,
+  BATON_REUSED: 400,
+  STREAM_BUSY: 409,
+  STREAM_EXPIRED: 400,
+  STREAM_LIFETIME_EXCEEDED: 400,
+  STREAM_KILLED: 400,
+  STREAM_CLOSED: 400,
+  SERVER_SHUTTING_DOWN: 503,
+  SERVER_RESTARTED: 400,
+  STREAM_NOT_FOUND: 404,
+  BATON_WRONG_DATABASE: 400,
+  PRINCIPAL_MISMATCH: 403,
+  TOO_MANY_SESSIONS: 429,
+  TRANSACTION_ABORTED: 409,
+  TRANSACTION_TIMEOUT: 409,
+});
+
+/** The base class of every error the store throws on purpose. */
+export abstract class SessionError extends Error {
+  abstract override readonly name: string;
+  /** The suggested HTTP status when this error ends a whole request. */
+  readonly httpStatus: number;
+  constructor(
+    readonly code: SessionErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.httpStatus = SESSION_ERROR_STATUS[code];
+  }
+}
+
+/** A baton that cannot be resumed: forged, malformed, replayed, expired, killed, closed, from another run… */
+export class BadBatonError extends SessionError {
+  override readonly name = "BadBatonError";
+  declare readonly code: BadBatonCode;
+  constructor(code: BadBatonCode, message: string) {
+    super(code, message);
+  }
+}
+
+/** The database already has as many sessions as its cap allows. Retry later (HTTP 429). */
+export class TooManySessionsError extends SessionError {
+  override readonly name = "TooManySessionsError";
+  declare readonly code: "TOO_MANY_SESSIONS";
+  constructor(
+    readonly database: string,
+    readonly limit: number,
+  ) {
+    super("TOO_MANY_SESSIONS", `Too many open streams for this database (limit ${limit})`);
+  }
+}
+
+/** The baton belongs to a different principal than the one presenting it. The baton is not consumed. */
+export class PrincipalMismatchError extends SessionError {
+  override readonly name = "PrincipalMismatchError";
+  declare readonly code: "PRINCIPAL_MISMATCH";
+  constructor() {
+    super("PRINCIPAL_MISMATCH", "The baton belongs to a different principal");
+  }
+}
+
+/**
+ * The session's transaction was rolled back by the server (statement deadline, lock timeout, transaction timeout):
+ * every later statement on the session fails with this error, so nothing runs in autocommit by accident.
+ */
+export class TransactionAbortedError extends SessionError {
+  override readonly name = "TransactionAbortedError";
+  declare readonly code: "TRANSACTION_ABORTED" | "TRANSACTION_TIMEOUT";
+  constructor(code: "TRANSACTION_ABORTED" | "TRANSACTION_TIMEOUT", message: string) {
+    super(code, message);
+  }
+}
+
+export function isSessionError(error: unknown, code?: SessionErrorCode): error is SessionError {
+  return error instanceof SessionError && (code === undefined || error.code === code);
+}

@@ -1,0 +1,185 @@
+import {
+  DriverError,
+  SqliteError,
+  type ChangesetCapture,
+  type Connection,
+  type DescribeResult,
+  type RowCursor,
+  type Statement,
+  type StatementResult,
+  type Value,
+} from "@hranad/driver";
+import { TransactionAbortedError } from "./errors.js";
+import type { SessionState } from "./session-state.js";
+
+/**
+ * SQLite result codes after which the engine itself may have rolled the transaction back (deadline interrupt,
+ * lock or I/O trouble). SQLITE_CONSTRAINT is deliberately absent: `INSERT OR ROLLBACK` and `RAISE(ROLLBACK)` are
+ * rollbacks the client asked for, and keep SQLite's ordinary semantics.
+ */
+const SERVER_ROLLBACK_CODES = new Set([
+  "SQLITE_INTERRUPT",
+  "SQLITE_BUSY",
+  "SQLITE_LOCKED",
+  "SQLITE_ABORT",
+  "SQLITE_FULL",
+  "SQLITE_IOERR",
+  "SQLITE_NOMEM",
+  "SQLITE_CORRUPT",
+]);
+
+function isServerRollback(error: unknown): boolean {
+  if (error instanceof SqliteError) return SERVER_ROLLBACK_CODES.has(error.code);
+  // The connection's worker died or the connection was lost: whatever it held is gone.
+  return error instanceof DriverError && (error.code === "WORKER_FAILED" || error.code === "CONNECTION_CLOSED");
+}
+
+/**
+ * The session's view of its pinned connection. It refuses every call once the session has ended (the connection
+ * may already serve someone else) or is poisoned, and after a failed call it compares the autocommit state before
+ * and after: a transaction that the server ended under the client poisons the session.
+ */
+export class SessionConnection implements Connection {
+  readonly #state: SessionState;
+  /** Present only when the pinned connection can capture changesets. */
+  readonly startCapture?: () => Promise<ChangesetCapture>;
+
+  constructor(state: SessionState) {
+    this.#state = state;
+    const inner = state.inner;
+    if (typeof inner.startCapture === "function") {
+      this.startCapture = () => this.#call(() => inner.startCapture!());
+    }
+  }
+
+  get id(): number {
+    return this.#state.inner.id;
+  }
+
+  /** False while poisoned: from the client's point of view the transaction is still open, and failed. */
+  get autocommit(): boolean {
+    if (this.#state.poison !== undefined) return false;
+    return this.#state.inner.autocommit;
+  }
+
+  get readOnly(): boolean {
+    return this.#state.inner.readOnly;
+  }
+
+  execute(statement: Statement): Promise<StatementResult> {
+    return this.#call(() => this.#state.inner.execute(statement));
+  }
+
+  executeScript(sql: string): Promise<void> {
+    return this.#call(() => this.#state.inner.executeScript(sql));
+  }
+
+  describe(sql: string): Promise<DescribeResult> {
+    return this.#call(() => this.#state.inner.describe(sql));
+  }
+
+  async openCursor(statement: Statement): Promise<RowCursor> {
+    const wasInTransaction = this.#inTransaction();
+    const cursor = await this.#call(() => this.#state.inner.openCursor(statement));
+    this.#state.cursors.add(cursor);
+    return new GuardedCursor(cursor, this.#state, wasInTransaction);
+  }
+
+  isAutocommit(): Promise<boolean> {
+    return this.#call(() => this.#state.inner.isAutocommit());
+  }
+
+  /** A read-only session's guard cannot be switched off from inside the session. */
+  setReadOnly(on: boolean): Promise<void> {
+    if (!on && this.#state.readOnly) {
+      return Promise.reject(new DriverError("NOT_SUPPORTED", "This stream is read-only"));
+    }
+    return this.#call(() => this.#state.inner.setReadOnly(on));
+  }
+
+  /** The store owns the pinned connection and returns it when the session ends; this is a no-op. */
+  release(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  #inTransaction(): boolean {
+    return !this.#state.inner.autocommit;
+  }
+
+  async #call<T>(run: () => Promise<T>): Promise<T> {
+    checkUsable(this.#state);
+    const wasInTransaction = this.#inTransaction();
+    try {
+      const result = await run();
+      this.#state.noteAutocommit(this.#state.inner.autocommit);
+      return result;
+    } catch (error) {
+      const autocommit = this.#state.inner.autocommit;
+      this.#state.noteAutocommit(autocommit);
+      if (wasInTransaction && autocommit && isServerRollback(error)) poison(this.#state, error);
+      throw error;
+    }
+  }
+}
+
+function checkUsable(state: SessionState): void {
+  if (state.endReason !== undefined) throw new DriverError("CONNECTION_CLOSED", "The stream is closed");
+  if (state.poison !== undefined) throw new TransactionAbortedError(state.poison.code, state.poison.message);
+}
+
+function poison(state: SessionState, cause: unknown): void {
+  if (state.poison !== undefined) return;
+  const why = cause instanceof SqliteError || cause instanceof DriverError ? ` (${cause.code})` : "";
+  state.poison = {
+    code: "TRANSACTION_ABORTED",
+    message: `The server rolled back this stream's transaction${why}; every later request on the stream fails`,
+  };
+}
+
+/** A cursor that refuses to go on once its session ended or was poisoned, and poisons like `#call` does. */
+class GuardedCursor implements RowCursor {
+  constructor(
+    readonly inner: RowCursor,
+    readonly state: SessionState,
+    readonly wasInTransaction: boolean,
+  ) {}
+
+  get columns(): RowCursor["columns"] {
+    return this.inner.columns;
+  }
+  get affectedRowCount(): number {
+    return this.inner.affectedRowCount;
+  }
+  get lastInsertRowid(): bigint | null {
+    return this.inner.lastInsertRowid;
+  }
+
+  async next(maxRows: number): Promise<{ readonly rows: readonly (readonly Value[])[]; readonly done: boolean }> {
+    checkUsable(this.state);
+    try {
+      const page = await this.inner.next(maxRows);
+      if (page.done) await this.#readBack(undefined);
+      return page;
+    } catch (error) {
+      await this.#readBack(error);
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.state.cursors.delete(this.inner);
+    await this.inner.close();
+  }
+
+  /** A cursor's statement may change the transaction state; read it back from SQLite rather than assume it. */
+  async #readBack(error: unknown): Promise<void> {
+    let autocommit: boolean;
+    try {
+      autocommit = await this.state.inner.isAutocommit();
+    } catch {
+      autocommit = this.state.inner.autocommit;
+    }
+    this.state.noteAutocommit(autocommit);
+    if (error !== undefined && this.wasInTransaction && autocommit && isServerRollback(error)) poison(this.state, error);
+  }
+}

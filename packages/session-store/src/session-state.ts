@@ -1,0 +1,65 @@
+import type { ChangesetCapture, Connection, RowCursor } from "@hranad/driver";
+import type { Clock } from "./clock.js";
+import type { EndReason } from "./tombstones.js";
+
+/** The error a poisoned session answers every request with. */
+export interface Poison {
+  readonly code: "TRANSACTION_ABORTED" | "TRANSACTION_TIMEOUT";
+  readonly message: string;
+}
+
+/** Drops the registry handle the session holds. */
+export type ReleaseFunction = () => void | Promise<void>;
+
+/**
+ * The mutable, store-internal state of one session (not exported from the package). The public `Session` is a
+ * read-only facade over it; the Store and the connection guard are the only writers.
+ */
+export class SessionState {
+  /** The generation of the only baton that `resume` accepts. Bumped by every successful `resume`. */
+  generation = 0n;
+  /** A request is in flight: `resume` is refused, reaping and killing skip the session. */
+  busy = true;
+  lastActiveAt: number;
+  /** The earliest deadline this session has in the reaper's heap, if any (for lazy deletion). */
+  heapDeadline: number | undefined;
+  /** When the current transaction began (autocommit went off), as seen by the connection guard. */
+  transactionOpenedAt: number | undefined;
+  poison: Poison | undefined;
+  endReason: EndReason | undefined;
+  /** Set by `closeAll` on a busy session: tear it down as soon as its request finishes. */
+  closeWhenIdle = false;
+  /** A rollback the store runs on an idle session (transaction timeout); teardown waits for it. */
+  maintenance: Promise<void> | undefined;
+  teardown: Promise<void> | undefined;
+  capture: ChangesetCapture | undefined;
+  readonly ended = new AbortController();
+  readonly sql = new Map<number, string>();
+  /** Cursors opened through the session's connection and not yet closed. */
+  readonly cursors = new Set<RowCursor>();
+
+  constructor(
+    readonly idBytes: Uint8Array,
+    readonly id: string,
+    readonly database: string,
+    readonly principal: string | null,
+    readOnly: boolean,
+    readonly createdAt: number,
+    readonly inner: Connection,
+    /** False for sessions that live as long as their transport (WebSocket streams): no idle or lifetime expiry. */
+    readonly expires: boolean,
+    readonly releaseHandle: ReleaseFunction,
+    readonly clock: Clock,
+  ) {
+    this.readOnly = readOnly;
+    this.lastActiveAt = createdAt;
+  }
+
+  readonly readOnly: boolean;
+
+  /** Records the autocommit state read back after a call, to know how long a transaction has been open. */
+  noteAutocommit(autocommit: boolean): void {
+    if (autocommit) this.transactionOpenedAt = undefined;
+    else this.transactionOpenedAt ??= this.clock.now();
+  }
+}

@@ -1,0 +1,633 @@
+import { BatonError, BatonSigner, newSessionId, sessionIdToText } from "@hranad/baton";
+import type { Pool } from "@hranad/driver";
+import { systemClock, type Clock, type TimerHandle } from "./clock.js";
+import { DeadlineHeap } from "./deadline-heap.js";
+import { BadBatonError, PrincipalMismatchError, TooManySessionsError } from "./errors.js";
+import { Session, stateOf } from "./session.js";
+import { SessionState, type ReleaseFunction } from "./session-state.js";
+import { Tombstones, type EndReason, type Tombstone } from "./tombstones.js";
+
+/** Defaults, used when an option is absent, zero, negative or not finite. */
+export const STORE_DEFAULTS = Object.freeze({
+  /** sqld's stream expiry. */
+  idleTimeoutMs: 10_000,
+  maxLifetimeMs: 60 * 60_000,
+  maxSessionsPerDatabase: 64,
+  rollbackTimeoutMs: 5_000,
+  /** sqld keeps an expired stream's handle this long to say STREAM_EXPIRED. */
+  tombstoneTtlMs: 300_000,
+  maxTombstones: 10_000,
+  reaperIntervalMs: 1_000,
+});
+
+export interface StoreOptions {
+  /** A session idle (no request in flight) this long is closed. Default 10 s. */
+  readonly idleTimeoutMs?: number;
+  /** A session older than this is closed when next idle. Default 1 h. */
+  readonly maxLifetimeMs?: number;
+  /** Concurrent sessions per database. Default 64. */
+  readonly maxSessionsPerDatabase?: number;
+  /**
+   * An idle session whose transaction has been open longer than this is rolled back by the store and poisoned
+   * with `TRANSACTION_TIMEOUT`. Default 0: off.
+   */
+  readonly transactionTimeoutMs?: number;
+  /** Bound on each teardown step (capture close, rollback, mode restore, release). Default 5 s. */
+  readonly rollbackTimeoutMs?: number;
+  /** How long an ended session is remembered to give a late baton a precise reason. Default 300 s. */
+  readonly tombstoneTtlMs?: number;
+  /** At most this many ended sessions are remembered. Default 10 000. */
+  readonly maxTombstones?: number;
+  /** The baton HMAC key (≥ 32 bytes). Default: random, so batons die with the process. */
+  readonly signingKey?: Uint8Array;
+  /** A ready signer (overrides `signingKey`), e.g. to share one between stores or to fix its epoch. */
+  readonly signer?: BatonSigner;
+  /** Time source; default `systemClock`. Tests pass a `ManualClock`. */
+  readonly clock?: Clock;
+  /** Receives errors of background teardown steps (they never reject a caller). */
+  readonly onError?: (error: unknown, context: TeardownErrorContext) => void;
+}
+
+export interface TeardownErrorContext {
+  readonly sessionId: string;
+  readonly database: string;
+  readonly step: "capture" | "rollback" | "restore-mode" | "release-connection" | "release-database" | "transaction-timeout";
+}
+
+/** What `open` needs of a database: its name and its pool (the registry's `Database` fits). */
+export interface SessionDatabase {
+  readonly name: string;
+  readonly pool: Pool;
+}
+
+/** The registry handle a session owns: a function, or an object with `release()` (a `DatabaseHandle`). */
+export type DatabaseRelease = ReleaseFunction | { release(): void | Promise<void> };
+
+export interface OpenSessionOptions {
+  /**
+   * Default true. False for sessions that live as long as their transport (a WebSocket stream): no idle or
+   * lifetime expiry; transaction timeout, kill and closeAll still apply.
+   */
+  readonly expires?: boolean;
+}
+
+export type KillResult = "not-found" | "busy" | "killed";
+
+/** A snapshot of one live session (the admin listing). */
+export interface SessionInfo {
+  readonly id: string;
+  readonly database: string;
+  readonly principal: string | null;
+  readonly readOnly: boolean;
+  readonly busy: boolean;
+  /** Milliseconds since the session was opened. */
+  readonly ageMs: number;
+  /** Milliseconds since its last request finished; 0 while busy. */
+  readonly idleForMs: number;
+  readonly inTransaction: boolean;
+  /** `TRANSACTION_ABORTED` / `TRANSACTION_TIMEOUT` when poisoned. */
+  readonly poisoned: string | null;
+}
+
+function positiveOr(value: number | undefined, fallback: number): number {
+  return value !== undefined && Number.isFinite(value) && value > 0 ? value : fallback;
+}
+
+interface Reaper {
+  readonly granularityMs: number;
+  timer: TimerHandle | undefined;
+  timerAt: number | undefined;
+}
+
+/**
+ * Owns every live session: opens them on a pinned pool connection, mints and checks their batons, reaps idle and
+ * over-age ones, caps them per database, lists and kills them, and tears them down (rollback, mode restore,
+ * connection back to the pool, registry handle dropped — in that order).
+ *
+ * A session is idle, busy (one request in flight) or gone; a gone session leaves a tombstone so that a late baton
+ * learns why. All state changes that decide who may use a session are synchronous, so they are atomic.
+ */
+export class Store {
+  readonly idleTimeoutMs: number;
+  readonly maxLifetimeMs: number;
+  readonly maxSessionsPerDatabase: number;
+  readonly transactionTimeoutMs: number;
+  readonly rollbackTimeoutMs: number;
+
+  readonly #signer: BatonSigner;
+  readonly #clock: Clock;
+  readonly #onError: StoreOptions["onError"];
+  readonly #sessions = new Map<string, SessionState>();
+  readonly #facades = new Map<string, Session>();
+  /** Slots per database: sessions being opened, live, or being torn down. */
+  readonly #slots = new Map<string, number>();
+  readonly #tombstones: Tombstones;
+  /** Teardowns and store-run rollbacks in progress. */
+  readonly #pending = new Set<Promise<void>>();
+  readonly #heap = new DeadlineHeap<SessionState>();
+  #reaper: Reaper | undefined;
+
+  constructor(options: StoreOptions = {}) {
+    this.idleTimeoutMs = positiveOr(options.idleTimeoutMs, STORE_DEFAULTS.idleTimeoutMs);
+    this.maxLifetimeMs = positiveOr(options.maxLifetimeMs, STORE_DEFAULTS.maxLifetimeMs);
+    this.maxSessionsPerDatabase = Math.floor(positiveOr(options.maxSessionsPerDatabase, STORE_DEFAULTS.maxSessionsPerDatabase));
+    this.transactionTimeoutMs = positiveOr(options.transactionTimeoutMs, 0);
+    this.rollbackTimeoutMs = positiveOr(options.rollbackTimeoutMs, STORE_DEFAULTS.rollbackTimeoutMs);
+    this.#tombstones = new Tombstones(
+      positiveOr(options.tombstoneTtlMs, STORE_DEFAULTS.tombstoneTtlMs),
+      Math.floor(positiveOr(options.maxTombstones, STORE_DEFAULTS.maxTombstones)),
+    );
+    this.#signer = options.signer ?? new BatonSigner(options.signingKey ? { key: options.signingKey } : {});
+    this.#clock = options.clock ?? systemClock;
+    this.#onError = options.onError;
+  }
+
+  /**
+   * Opens a session on `db`: reserves a slot under the per-database cap first (so the cap, not the pool, is the
+   * first limit to bite), then pins a pool connection, switches the engine's read-only guard on when asked, and
+   * takes ownership of `release`. The new session is busy: hand out its first baton with `baton()`.
+   * On any failure the slot and `release` are released before the error propagates.
+   */
+  async open(
+    db: SessionDatabase,
+    release: DatabaseRelease,
+    principal: string | null,
+    readOnly: boolean,
+    signal?: AbortSignal,
+    options: OpenSessionOptions = {},
+  ): Promise<Session> {
+    const releaseHandle: ReleaseFunction = typeof release === "function" ? release : () => release.release();
+    const used = this.#slots.get(db.name) ?? 0;
+    if (used >= this.maxSessionsPerDatabase) {
+      await this.#safely(releaseHandle, undefined, db.name, "release-database");
+      throw new TooManySessionsError(db.name, this.maxSessionsPerDatabase);
+    }
+    this.#slots.set(db.name, used + 1);
+
+    let connection;
+    try {
+      connection = await db.pool.acquire(signal);
+    } catch (error) {
+      this.#freeSlot(db.name);
+      await this.#safely(releaseHandle, undefined, db.name, "release-database");
+      throw error;
+    }
+    try {
+      if (readOnly) await connection.setReadOnly(true);
+    } catch (error) {
+      await this.#safely(() => connection.release(), undefined, db.name, "release-connection");
+      this.#freeSlot(db.name);
+      await this.#safely(releaseHandle, undefined, db.name, "release-database");
+      throw error;
+    }
+
+    const idBytes = newSessionId();
+    const id = sessionIdToText(idBytes);
+    const state = new SessionState(
+      idBytes,
+      id,
+      db.name,
+      principal,
+      readOnly,
+      this.#clock.now(),
+      connection,
+      options.expires ?? true,
+      releaseHandle,
+      this.#clock,
+    );
+    const session = new Session(state);
+    this.#sessions.set(id, state);
+    this.#facades.set(id, session);
+    return session;
+  }
+
+  /**
+   * Verifies `baton` and consumes it: bumps the session's generation, so a replay or a concurrent second request
+   * is refused, and marks the session busy. The database and principal bindings are checked first, and a
+   * mismatch leaves the baton unconsumed (a request elsewhere cannot burn the owner's live baton).
+   * Throws `BadBatonError` (with the precise reason when known) or `PrincipalMismatchError`.
+   */
+  resume(baton: string, database: string, principal: string | null): Session {
+    let claims;
+    try {
+      claims = this.#signer.verify(baton);
+    } catch (error) {
+      if (error instanceof BatonError) throw new BadBatonError("BATON_INVALID", "Received an invalid baton");
+      throw error;
+    }
+    if (!claims.currentEpoch) {
+      throw new BadBatonError("SERVER_RESTARTED", "The stream was lost when the server restarted");
+    }
+    const state = this.#sessions.get(claims.sessionIdText);
+    if (state === undefined) {
+      const tombstone = this.#tombstones.get(claims.sessionIdText, this.#clock.now());
+      if (tombstone === undefined) throw new BadBatonError("STREAM_NOT_FOUND", "No stream is known for this baton");
+      if (tombstone.database !== database) throw wrongDatabase();
+      if (tombstone.principal !== principal) throw new PrincipalMismatchError();
+      throw tombstoneError(tombstone);
+    }
+    if (state.database !== database) throw wrongDatabase();
+    if (state.principal !== principal) throw new PrincipalMismatchError();
+    if (claims.generation < state.generation) {
+      throw new BadBatonError("BATON_REUSED", "Received a baton that has already been used");
+    }
+    if (claims.generation > state.generation) {
+      // Authentic but from the future: only possible if the key leaked. Reveal nothing.
+      throw new BadBatonError("BATON_INVALID", "Received an invalid baton");
+    }
+    if (state.busy) {
+      throw new BadBatonError("STREAM_BUSY", "The previous request on this stream has not finished yet");
+    }
+    state.generation += 1n;
+    state.busy = true;
+    return this.#facade(state);
+  }
+
+  /**
+   * Ends the current request: clears busy, refreshes the idle clock and returns the baton of the next request.
+   * A session that `closeAll` skipped because it was busy is torn down now (its baton will not resume).
+   */
+  baton(session: Session): string {
+    const state = stateOf(session);
+    if (state.endReason !== undefined) throw tombstoneError(this.#tombstoneOf(state));
+    this.#markIdle(state);
+    const baton = this.#signer.mint(state.idBytes, state.generation);
+    if (state.closeWhenIdle) void this.#end(state, "shutdown");
+    return baton;
+  }
+
+  /**
+   * The current baton WITHOUT clearing busy (the cursor endpoint's first line). `resume` refuses the session
+   * until `baton()` is called at the end of the request, which then keeps this same baton current.
+   */
+  peekBaton(session: Session): string {
+    const state = stateOf(session);
+    if (state.endReason !== undefined) throw tombstoneError(this.#tombstoneOf(state));
+    return this.#signer.mint(state.idBytes, state.generation);
+  }
+
+  /** Marks a session busy without a baton (a WebSocket stream's request starts). Throws if already busy or ended. */
+  markBusy(session: Session): void {
+    const state = stateOf(session);
+    if (state.endReason !== undefined) throw tombstoneError(this.#tombstoneOf(state));
+    if (state.busy) throw new BadBatonError("STREAM_BUSY", "The previous request on this stream has not finished yet");
+    state.busy = true;
+  }
+
+  /** Clears busy without minting a baton (a WebSocket stream's request finished). */
+  markIdle(session: Session): void {
+    const state = stateOf(session);
+    if (state.endReason !== undefined) return;
+    this.#markIdle(state);
+    if (state.closeWhenIdle) void this.#end(state, "shutdown");
+  }
+
+  /**
+   * Closes a session: rolls back any open transaction (bounded in time), restores the connection's mode, returns
+   * it to the pool, then drops the registry handle. Idempotent; resolves when all of that is done.
+   */
+  close(session: Session): Promise<void> {
+    const state = stateOf(session);
+    if (state.endReason !== undefined) return state.teardown ?? Promise.resolve();
+    return this.#end(state, "closed");
+  }
+
+  /**
+   * Tears down every idle session and waits until their connections are rolled back and returned (and any
+   * teardown already running). A busy session is skipped — rolling back under its request would race it — and is
+   * torn down as soon as that request finishes (`baton`/`markIdle`/`close`).
+   */
+  async closeAll(): Promise<void> {
+    for (const state of [...this.#sessions.values()]) {
+      if (state.busy) state.closeWhenIdle = true;
+      else void this.#end(state, "shutdown");
+    }
+    await this.settled();
+  }
+
+  /**
+   * The admin kill of the session with this id: rolls back, returns the connection and makes its baton
+   * unresumable (`STREAM_KILLED`). Refused with "busy" while a request is in flight (the statement deadline
+   * bounds that request).
+   */
+  async kill(id: string): Promise<KillResult> {
+    const state = this.#sessions.get(id);
+    if (state === undefined) return "not-found";
+    if (state.busy) return "busy";
+    await this.#end(state, "killed");
+    return "killed";
+  }
+
+  /** The live session with this id, if any. */
+  get(id: string): Session | undefined {
+    const state = this.#sessions.get(id);
+    return state === undefined ? undefined : this.#facade(state);
+  }
+
+  /** Snapshots of live sessions whose database passes `filter` (the caller's authorization view). */
+  list(filter?: (database: string) => boolean): SessionInfo[] {
+    const now = this.#clock.now();
+    const out: SessionInfo[] = [];
+    for (const state of this.#sessions.values()) {
+      if (filter !== undefined && !filter(state.database)) continue;
+      out.push({
+        id: state.id,
+        database: state.database,
+        principal: state.principal,
+        readOnly: state.readOnly,
+        busy: state.busy,
+        ageMs: now - state.createdAt,
+        idleForMs: state.busy ? 0 : now - state.lastActiveAt,
+        inTransaction: state.poison !== undefined || !state.inner.autocommit,
+        poisoned: state.poison?.code ?? null,
+      });
+    }
+    return out;
+  }
+
+  /**
+   * Slots in use (on one database, or in total): live sessions plus those being opened or torn down. This is what
+   * the cap counts; once `settled()`, it equals the number of live sessions.
+   */
+  count(database?: string): number {
+    if (database !== undefined) return this.#slots.get(database) ?? 0;
+    let total = 0;
+    for (const used of this.#slots.values()) total += used;
+    return total;
+  }
+
+  /** Resolves when every teardown and store-run rollback started so far has finished. */
+  async settled(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.all([...this.#pending]);
+  }
+
+  /**
+   * Expires idle and over-age sessions (and, with `transactionTimeoutMs`, rolls back transactions held too long)
+   * that are not busy, until `signal` aborts; then closes all. Deadlines sit in a min-heap and one timer is armed
+   * for the earliest, rounded up to `intervalMs` (default 1 s) so that close deadlines share a wake-up: a session
+   * expires within `intervalMs` of its deadline, and the cost does not grow with the number of live sessions.
+   * Resolves once stopped and closed.
+   */
+  startReaper(intervalMs: number, signal: AbortSignal): Promise<void> {
+    if (this.#reaper !== undefined) throw new Error("the reaper is already running");
+    const reaper: Reaper = {
+      granularityMs: positiveOr(intervalMs, STORE_DEFAULTS.reaperIntervalMs),
+      timer: undefined,
+      timerAt: undefined,
+    };
+    this.#reaper = reaper;
+    for (const state of this.#sessions.values()) this.#schedule(state);
+    return new Promise<void>((resolve) => {
+      const stop = () => {
+        if (reaper.timer !== undefined) this.#clock.clearTimeout(reaper.timer);
+        this.#reaper = undefined;
+        this.#heap.clear();
+        for (const state of this.#sessions.values()) state.heapDeadline = undefined;
+        this.closeAll().then(resolve, resolve);
+      };
+      if (signal.aborted) stop();
+      else signal.addEventListener("abort", stop, { once: true });
+    });
+  }
+
+  // --- internals ---
+
+  #facade(state: SessionState): Session {
+    return this.#facades.get(state.id)!;
+  }
+
+  #markIdle(state: SessionState): void {
+    state.busy = false;
+    state.lastActiveAt = this.#clock.now();
+    this.#schedule(state);
+  }
+
+  #freeSlot(database: string): void {
+    const used = (this.#slots.get(database) ?? 1) - 1;
+    if (used > 0) this.#slots.set(database, used);
+    else this.#slots.delete(database);
+  }
+
+  #tombstoneOf(state: SessionState): Tombstone {
+    const now = this.#clock.now();
+    return {
+      reason: state.endReason ?? "closed",
+      database: state.database,
+      principal: state.principal,
+      endedAt: now,
+      idleForMs: state.busy ? 0 : now - state.lastActiveAt,
+      ageMs: now - state.createdAt,
+    };
+  }
+
+  /** Ends a session synchronously (nobody can resume it from here on), then tears it down in the background. */
+  #end(state: SessionState, reason: EndReason): Promise<void> {
+    if (state.teardown !== undefined) return state.teardown;
+    state.endReason = reason;
+    const tombstone = this.#tombstoneOf(state);
+    this.#sessions.delete(state.id);
+    this.#facades.delete(state.id);
+    this.#tombstones.add(state.id, tombstone);
+    state.ended.abort(reason);
+    const teardown = this.#teardown(state);
+    state.teardown = teardown;
+    this.#track(teardown);
+    return teardown;
+  }
+
+  async #teardown(state: SessionState): Promise<void> {
+    const inner = state.inner;
+    const capture = state.capture;
+    state.capture = undefined;
+    if (capture !== undefined) await this.#safely(() => capture.close(), state, state.database, "capture");
+    if (state.maintenance !== undefined) await this.#bounded(state.maintenance).catch(() => undefined);
+    await this.#safely(() => closeCursors(state), state, state.database, "rollback");
+    await this.#safely(
+      async () => {
+        if (!(await inner.isAutocommit())) await inner.execute({ sql: "ROLLBACK" });
+      },
+      state,
+      state.database,
+      "rollback",
+    );
+    if (inner.readOnly) await this.#safely(() => inner.setReadOnly(false), state, state.database, "restore-mode");
+    await this.#safely(() => inner.release(), state, state.database, "release-connection");
+    await this.#safely(state.releaseHandle, state, state.database, "release-database");
+    this.#freeSlot(state.database);
+  }
+
+  /** Runs one teardown step, bounded by `rollbackTimeoutMs`; reports and swallows its failure. */
+  async #safely(
+    step: () => unknown,
+    state: SessionState | undefined,
+    database: string,
+    name: TeardownErrorContext["step"],
+  ): Promise<void> {
+    try {
+      await this.#bounded(Promise.resolve().then(step));
+    } catch (error) {
+      this.#onError?.(error, { sessionId: state?.id ?? "", database, step: name });
+    }
+  }
+
+  #bounded<T>(promise: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = this.#clock.setTimeout(
+        () => reject(new Error(`teardown step timed out after ${this.rollbackTimeoutMs} ms`)),
+        this.rollbackTimeoutMs,
+      );
+      promise.then(
+        (value) => {
+          this.#clock.clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          this.#clock.clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  #track(promise: Promise<void>): void {
+    const tracked = promise.finally(() => this.#pending.delete(tracked));
+    this.#pending.add(tracked);
+  }
+
+  // --- expiry ---
+
+  #nextDeadline(state: SessionState): number {
+    let deadline = Infinity;
+    if (state.expires) {
+      deadline = Math.min(state.lastActiveAt + this.idleTimeoutMs, state.createdAt + this.maxLifetimeMs);
+    }
+    if (this.transactionTimeoutMs > 0 && state.transactionOpenedAt !== undefined && state.poison === undefined) {
+      deadline = Math.min(deadline, state.transactionOpenedAt + this.transactionTimeoutMs);
+    }
+    return deadline;
+  }
+
+  /** Puts an idle session's next deadline in the heap, unless an earlier entry for it is already there. */
+  #schedule(state: SessionState): void {
+    if (this.#reaper === undefined || state.endReason !== undefined || state.busy) return;
+    const deadline = this.#nextDeadline(state);
+    if (deadline === Infinity) return;
+    if (state.heapDeadline !== undefined && state.heapDeadline <= deadline) return;
+    state.heapDeadline = deadline;
+    this.#heap.push(deadline, state);
+    this.#arm();
+  }
+
+  /** Arms the single timer for the heap's earliest deadline, rounded up to the reaper's granularity. */
+  #arm(): void {
+    const reaper = this.#reaper;
+    if (reaper === undefined) return;
+    const top = this.#heap.peek();
+    if (top === undefined) return;
+    const at = Math.ceil(top.at / reaper.granularityMs) * reaper.granularityMs;
+    if (reaper.timer !== undefined) {
+      if (reaper.timerAt !== undefined && reaper.timerAt <= at) return;
+      this.#clock.clearTimeout(reaper.timer);
+    }
+    reaper.timerAt = at;
+    reaper.timer = this.#clock.setTimeout(() => this.#fire(), at - this.#clock.now());
+  }
+
+  #fire(): void {
+    const reaper = this.#reaper;
+    if (reaper === undefined) return;
+    reaper.timer = undefined;
+    reaper.timerAt = undefined;
+    const now = this.#clock.now();
+    for (let top = this.#heap.peek(); top !== undefined && top.at <= now; top = this.#heap.peek()) {
+      this.#heap.pop();
+      const state = top.key;
+      if (state.heapDeadline === top.at) state.heapDeadline = undefined;
+      this.#evaluate(state, now);
+    }
+    this.#arm();
+  }
+
+  /** Acts on a session whose heap entry fell due, judging by its real state (stale entries are harmless). */
+  #evaluate(state: SessionState, now: number): void {
+    if (state.endReason !== undefined || state.busy) return; // busy: rescheduled when its request finishes
+    if (state.expires && now >= state.createdAt + this.maxLifetimeMs) {
+      void this.#end(state, "lifetime");
+      return;
+    }
+    if (state.expires && now >= state.lastActiveAt + this.idleTimeoutMs) {
+      void this.#end(state, "expired");
+      return;
+    }
+    if (
+      this.transactionTimeoutMs > 0 &&
+      state.transactionOpenedAt !== undefined &&
+      state.poison === undefined &&
+      now >= state.transactionOpenedAt + this.transactionTimeoutMs
+    ) {
+      this.#timeOutTransaction(state);
+    }
+    this.#schedule(state);
+  }
+
+  /** Poisons first (so no request can slip in), then rolls back on the idle connection. */
+  #timeOutTransaction(state: SessionState): void {
+    const seconds = formatSeconds(this.transactionTimeoutMs);
+    state.poison = {
+      code: "TRANSACTION_TIMEOUT",
+      message: `The transaction was open longer than ${seconds} s and was rolled back; every later request on the stream fails`,
+    };
+    state.transactionOpenedAt = undefined;
+    const inner = state.inner;
+    const rollback = this.#safely(
+      async () => {
+        if (!(await inner.isAutocommit())) await inner.execute({ sql: "ROLLBACK" });
+      },
+      state,
+      state.database,
+      "transaction-timeout",
+    ).finally(() => {
+      if (state.maintenance === rollback) state.maintenance = undefined;
+    });
+    state.maintenance = rollback;
+    this.#track(rollback);
+  }
+}
+
+/** Cursors left open would keep statements pending across the rollback: close them first. */
+async function closeCursors(state: SessionState): Promise<void> {
+  const cursors = [...state.cursors];
+  state.cursors.clear();
+  await Promise.allSettled(cursors.map((cursor) => cursor.close()));
+}
+
+function wrongDatabase(): BadBatonError {
+  return new BadBatonError("BATON_WRONG_DATABASE", "The baton belongs to a stream of another database");
+}
+
+function formatSeconds(ms: number): string {
+  const seconds = ms / 1000;
+  return Number.isInteger(seconds) ? String(seconds) : seconds.toFixed(1);
+}
+
+/** The precise refusal for a baton of an ended session. */
+function tombstoneError(tombstone: Tombstone): BadBatonError {
+  switch (tombstone.reason) {
+    case "expired":
+      return new BadBatonError(
+        "STREAM_EXPIRED",
+        `The stream has expired due to inactivity (idle for ${formatSeconds(tombstone.idleForMs)} s)`,
+      );
+    case "lifetime":
+      return new BadBatonError(
+        "STREAM_LIFETIME_EXCEEDED",
+        `The stream exceeded the maximum stream lifetime (open for ${formatSeconds(tombstone.ageMs)} s)`,
+      );
+    case "killed":
+      return new BadBatonError("STREAM_KILLED", "The stream was killed by an administrator");
+    case "shutdown":
+      return new BadBatonError("SERVER_SHUTTING_DOWN", "The stream was closed because the server is shutting down");
+    case "closed":
+      return new BadBatonError("STREAM_CLOSED", "Stream for this baton was closed");
+  }
+}
