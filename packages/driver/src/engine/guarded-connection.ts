@@ -1,0 +1,426 @@
+import { DriverError } from "../errors.js";
+import { resolveArguments } from "../binding.js";
+import { LruCache } from "../lru-cache.js";
+import { statementKind, type StatementKind } from "../statement-kind.js";
+import type {
+  CheckpointMode,
+  CheckpointResult,
+  Column,
+  DescribeResult,
+  Statement,
+  StatementResult,
+  Value,
+} from "../types.js";
+import { normalizeError, scrubPath } from "./errors.js";
+import { GUARD_SQL, parseGuardDescription, type GuardDescription } from "./guard.js";
+import type { Bindings, NativeAdapter, NativeDatabase, NativeRows, NativeStatement } from "./native.js";
+import type { CursorChunk, EngineConnection, EngineCursor, EngineOpenOptions } from "./types.js";
+
+const NO_BINDINGS: Bindings = { params: [], values: [] };
+const JOURNAL_MODES = new Set(["wal", "delete", "truncate", "persist", "memory", "off"]);
+const SYNCHRONOUS = new Set(["off", "normal", "full", "extra"]);
+const CHECKPOINT_MODES = new Set(["passive", "full", "restart", "truncate"]);
+
+interface CachedStatement {
+  readonly description: GuardDescription;
+  readonly kind: StatementKind;
+  native: NativeStatement | undefined;
+}
+
+function isMemoryPath(path: string): boolean {
+  return path === ":memory:" || path === "" || path.startsWith("file::memory:");
+}
+
+/** A blob that is a view into a larger buffer is copied, so that posting a row does not post the whole buffer. */
+function compactRow(row: Value[]): Value[] {
+  for (let i = 0; i < row.length; i += 1) {
+    const value = row[i];
+    if (value instanceof Uint8Array && (value.byteOffset !== 0 || value.byteLength !== value.buffer.byteLength)) {
+      row[i] = value.slice();
+    }
+  }
+  return row;
+}
+
+function toBigInt(value: Value | undefined): bigint {
+  if (typeof value === "bigint") return value;
+  if (typeof value === "number") return BigInt(Math.trunc(value));
+  return 0n;
+}
+
+/**
+ * Opens one connection on a native SQLite binding, loads the engine guard into it and returns the shared
+ * engine implementation (binding, statement kind, results, cursors, read-only switch, deadline).
+ */
+export function openGuardedConnection(
+  adapter: NativeAdapter,
+  extensionPath: string,
+  options: EngineOpenOptions,
+): EngineConnection {
+  let native: NativeDatabase;
+  try {
+    native = adapter.open(options.path, options.mode);
+  } catch (error) {
+    const normalized = normalizeError(error, options.path);
+    if (normalized instanceof DriverError && normalized.code === "OPEN_FAILED") throw normalized;
+    throw new DriverError("OPEN_FAILED", `Cannot open the database: ${scrubPath(messageOf(normalized), options.path)}`);
+  }
+  try {
+    return new GuardedConnection(native, adapter, extensionPath, options);
+  } catch (error) {
+    try {
+      native.close();
+    } catch {
+      // the open already failed; nothing more to report
+    }
+    const normalized = normalizeError(error, options.path);
+    throw new DriverError("OPEN_FAILED", `Cannot open the database: ${messageOf(normalized)}`);
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+class GuardedCursor implements EngineCursor {
+  readonly columns: readonly Column[];
+  readonly #owner: GuardedConnection;
+  readonly #kind: StatementKind;
+  #rows: NativeRows | undefined;
+  #pending: Value[] | undefined;
+  #finished: CursorChunk | undefined;
+
+  constructor(
+    owner: GuardedConnection,
+    kind: StatementKind,
+    columns: readonly Column[],
+    rows: NativeRows | undefined,
+    first: Value[] | undefined,
+    finished: CursorChunk | undefined,
+  ) {
+    this.#owner = owner;
+    this.#kind = kind;
+    this.columns = columns;
+    this.#rows = rows;
+    this.#pending = first;
+    this.#finished = finished;
+  }
+
+  get open(): boolean {
+    return this.#rows !== undefined;
+  }
+
+  step(maxRows: number): CursorChunk {
+    if (!Number.isInteger(maxRows) || maxRows < 1) {
+      throw new DriverError("ARGS_INVALID", "maxRows must be a positive integer");
+    }
+    if (this.#finished) return { ...this.#finished, rows: [] };
+    const rows = this.#rows;
+    if (!rows) throw new DriverError("CURSOR_BUSY", "The cursor was closed");
+    const chunk: Value[][] = [];
+    if (this.#pending) {
+      chunk.push(this.#pending);
+      this.#pending = undefined;
+    }
+    try {
+      while (chunk.length < maxRows) {
+        const row = rows.next();
+        if (row === undefined) {
+          this.#rows = undefined;
+          this.#owner.cursorEnded(this);
+          const { affectedRowCount, lastInsertRowid } = this.#owner.changesFor(this.#kind, null);
+          this.#finished = { rows: [], done: true, affectedRowCount, lastInsertRowid };
+          return { ...this.#finished, rows: chunk };
+        }
+        chunk.push(compactRow(row));
+      }
+    } catch (error) {
+      this.#rows = undefined;
+      this.#owner.cursorEnded(this);
+      throw this.#owner.normalize(error);
+    }
+    return { rows: chunk, done: false, affectedRowCount: 0, lastInsertRowid: null };
+  }
+
+  close(): void {
+    const rows = this.#rows;
+    this.#rows = undefined;
+    this.#pending = undefined;
+    if (!this.#finished) this.#finished = { rows: [], done: true, affectedRowCount: 0, lastInsertRowid: null };
+    this.#owner.cursorEnded(this);
+    if (rows) {
+      try {
+        rows.close();
+      } catch {
+        // resetting a statement cannot fail in a way the caller could act on
+      }
+    }
+  }
+}
+
+class GuardedConnection implements EngineConnection {
+  readonly #db: NativeDatabase;
+  readonly #adapter: NativeAdapter;
+  readonly #path: string;
+  readonly #token: string;
+  readonly #baseReadOnly: boolean;
+  readonly #statements: LruCache<string, CachedStatement>;
+  /** Our own statements (guard calls, changes()), re-prepared after every read-only switch too. */
+  readonly #internal = new Map<string, NativeStatement>();
+  #readOnly = false;
+  #cursor: GuardedCursor | undefined;
+  #closed = false;
+
+  constructor(db: NativeDatabase, adapter: NativeAdapter, extensionPath: string, options: EngineOpenOptions) {
+    this.#db = db;
+    this.#adapter = adapter;
+    this.#path = options.path;
+    this.#statements = new LruCache(Math.max(1, options.statementCacheSize));
+    this.#baseReadOnly = options.mode === "readonly";
+
+    db.loadExtension(extensionPath);
+    const token = this.#internalValue(GUARD_SQL.token, NO_BINDINGS);
+    if (typeof token !== "string") throw new Error("the engine guard returned no token");
+    this.#token = token;
+
+    const busy = Math.max(0, Math.trunc(options.busyTimeoutMs));
+    db.exec(`PRAGMA busy_timeout = ${busy}`);
+    if (!this.#baseReadOnly && !isMemoryPath(options.path)) {
+      if (!JOURNAL_MODES.has(options.journalMode)) throw new Error(`unknown journal mode ${options.journalMode}`);
+      db.exec(`PRAGMA journal_mode = ${options.journalMode.toUpperCase()}`);
+    }
+    if (!SYNCHRONOUS.has(options.synchronous)) throw new Error(`unknown synchronous mode ${options.synchronous}`);
+    db.exec(`PRAGMA synchronous = ${options.synchronous.toUpperCase()}`);
+    const deadline = Math.max(0, Math.trunc(options.statementTimeoutMs));
+    this.#internalValue(GUARD_SQL.deadline, { params: [null, null], values: [this.#token, BigInt(deadline)] });
+    if (this.#baseReadOnly) this.#switchReadOnly(true);
+  }
+
+  get inTransaction(): boolean {
+    return this.#closed ? false : this.#db.inTransaction;
+  }
+
+  get readOnly(): boolean {
+    return this.#readOnly;
+  }
+
+  normalize(error: unknown): unknown {
+    return normalizeError(error, this.#path);
+  }
+
+  execute(statement: Statement): StatementResult {
+    this.#usable();
+    try {
+      const entry = this.#entry(statement.sql);
+      const bindings = this.#bind(entry, statement);
+      const native = this.#prepared(entry, statement.sql);
+      if (native.reader) {
+        let rows: Value[][];
+        if (statement.wantRows === false) {
+          // Still run the statement to its end (side effects, RETURNING), but keep no row.
+          const iterator = native.iterate(bindings);
+          while (iterator.next() !== undefined) {
+            // discard
+          }
+          rows = [];
+        } else {
+          rows = native.all(bindings);
+          for (const row of rows) compactRow(row);
+        }
+        const columns = native.columns();
+        return { columns, rows, ...this.changesFor(entry.kind, null) };
+      }
+      const result = native.run(bindings);
+      return {
+        columns: [],
+        rows: [],
+        ...this.changesFor(entry.kind, { changes: result.changes, lastInsertRowid: result.lastInsertRowid }),
+      };
+    } catch (error) {
+      throw this.normalize(error);
+    }
+  }
+
+  executeScript(sql: string): void {
+    this.#usable();
+    if (typeof sql !== "string") throw new DriverError("ARGS_INVALID", "The script must be a string");
+    try {
+      this.#db.exec(sql);
+    } catch (error) {
+      throw this.normalize(error);
+    }
+  }
+
+  describe(sql: string): DescribeResult {
+    this.#usable();
+    try {
+      const description = this.#describe(sql);
+      this.#checkSingle(description);
+      return {
+        params: description.params,
+        columns: description.columns,
+        explain: description.explain,
+        readonly: description.readonly,
+      };
+    } catch (error) {
+      throw this.normalize(error);
+    }
+  }
+
+  openCursor(statement: Statement): EngineCursor {
+    this.#usable();
+    try {
+      const entry = this.#entry(statement.sql);
+      const bindings = this.#bind(entry, statement);
+      const native = this.#prepared(entry, statement.sql);
+      let cursor: GuardedCursor;
+      if (!native.reader) {
+        const result = native.run(bindings);
+        const changes = this.changesFor(entry.kind, result);
+        cursor = new GuardedCursor(this, entry.kind, [], undefined, undefined, { rows: [], done: true, ...changes });
+        return cursor;
+      }
+      const rows = native.iterate(bindings);
+      let first: Value[] | undefined;
+      try {
+        // Step once so that errors of the first step surface here and the column list is current.
+        first = rows.next();
+      } catch (error) {
+        throw this.normalize(error);
+      }
+      const columns = native.columns();
+      if (first === undefined) {
+        const changes = this.changesFor(entry.kind, null);
+        return new GuardedCursor(this, entry.kind, columns, undefined, undefined, { rows: [], done: true, ...changes });
+      }
+      cursor = new GuardedCursor(this, entry.kind, columns, rows, compactRow(first), undefined);
+      this.#cursor = cursor;
+      return cursor;
+    } catch (error) {
+      throw this.normalize(error);
+    }
+  }
+
+  /** Called by a cursor that reached its end, failed or was closed. */
+  cursorEnded(cursor: GuardedCursor): void {
+    if (this.#cursor === cursor) this.#cursor = undefined;
+  }
+
+  setReadOnly(on: boolean): void {
+    this.#usable();
+    if (typeof on !== "boolean") throw new DriverError("ARGS_INVALID", "setReadOnly takes a boolean");
+    try {
+      this.#switchReadOnly(on);
+    } catch (error) {
+      throw this.normalize(error);
+    }
+  }
+
+  checkpoint(mode: CheckpointMode): CheckpointResult {
+    this.#usable();
+    if (!CHECKPOINT_MODES.has(mode)) throw new DriverError("ARGS_INVALID", `Unknown checkpoint mode ${String(mode)}`);
+    try {
+      const rows = this.#db.prepare(`PRAGMA wal_checkpoint(${mode.toUpperCase()})`).all(NO_BINDINGS);
+      const row = rows[0] ?? [];
+      return { busy: Number(row[0] ?? 0), log: Number(row[1] ?? -1), checkpointed: Number(row[2] ?? -1) };
+    } catch (error) {
+      throw this.normalize(error);
+    }
+  }
+
+  reset(): void {
+    if (this.#closed) return;
+    this.#cursor?.close();
+    try {
+      if (this.#db.inTransaction) this.#db.exec("ROLLBACK");
+      if (this.#readOnly !== this.#baseReadOnly) this.#switchReadOnly(this.#baseReadOnly);
+    } catch (error) {
+      throw this.normalize(error);
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#cursor?.close();
+    this.#statements.clear();
+    this.#internal.clear();
+    this.#closed = true;
+    this.#db.close();
+  }
+
+  /** `affectedRowCount`/`lastInsertRowid` by Hrana's rules; asks SQLite when the binding cannot say exactly. */
+  changesFor(
+    kind: StatementKind,
+    known: { changes: number; lastInsertRowid: bigint | null } | null,
+  ): { affectedRowCount: number; lastInsertRowid: bigint | null } {
+    if (kind === "select" || kind === "other") return { affectedRowCount: 0, lastInsertRowid: null };
+    if (known && (kind !== "insert" || known.lastInsertRowid !== null)) {
+      return { affectedRowCount: known.changes, lastInsertRowid: kind === "insert" ? known.lastInsertRowid : null };
+    }
+    const row = this.#internalRow("SELECT changes(), last_insert_rowid()", NO_BINDINGS);
+    return {
+      affectedRowCount: Number(toBigInt(row[0])),
+      lastInsertRowid: kind === "insert" ? toBigInt(row[1]) : null,
+    };
+  }
+
+  #usable(): void {
+    if (this.#closed) throw new DriverError("CONNECTION_CLOSED", "The connection is closed");
+    if (this.#cursor) throw new DriverError("CURSOR_BUSY", "A cursor is open on this connection");
+  }
+
+  #switchReadOnly(on: boolean): void {
+    this.#internalValue(GUARD_SQL.readOnly, { params: [null, null], values: [this.#token, on ? 1n : 0n] });
+    this.#readOnly = on;
+    // The guard's authorizer runs at prepare time: nothing prepared before the switch may run after it.
+    this.#statements.clear();
+    this.#internal.clear();
+  }
+
+  #describe(sql: string): GuardDescription {
+    if (typeof sql !== "string") throw new DriverError("ARGS_INVALID", "The statement's sql must be a string");
+    return parseGuardDescription(this.#internalValue(GUARD_SQL.describe, { params: [null], values: [sql] }));
+  }
+
+  #checkSingle(description: GuardDescription): void {
+    if (description.empty) throw new DriverError("SQL_NO_STATEMENT", "SQL string does not contain any statement");
+    if (description.tail) throw new DriverError("SQL_MANY_STATEMENTS", "SQL string contains more than one statement");
+  }
+
+  #entry(sql: string): CachedStatement {
+    let entry = this.#statements.get(sql);
+    if (!entry) {
+      const description = this.#describe(sql);
+      this.#checkSingle(description);
+      entry = { description, kind: statementKind(sql), native: undefined };
+      this.#statements.set(sql, entry);
+    }
+    return entry;
+  }
+
+  #prepared(entry: CachedStatement, sql: string): NativeStatement {
+    if (!entry.native) entry.native = this.#db.prepare(sql);
+    return entry.native;
+  }
+
+  #bind(entry: CachedStatement, statement: Statement): Bindings {
+    const { params, explain } = entry.description;
+    const values = resolveArguments(params, statement, explain !== 0);
+    const check = this.#adapter.checkValue;
+    if (check) values.forEach((value, i) => check(value, `Argument for parameter ${params[i] ?? i + 1}`));
+    return { params, values };
+  }
+
+  #internalRow(sql: string, bindings: Bindings): Value[] {
+    let statement = this.#internal.get(sql);
+    if (!statement) {
+      statement = this.#db.prepare(sql);
+      this.#internal.set(sql, statement);
+    }
+    return statement.all(bindings)[0] ?? [];
+  }
+
+  #internalValue(sql: string, bindings: Bindings): Value | undefined {
+    return this.#internalRow(sql, bindings)[0];
+  }
+}

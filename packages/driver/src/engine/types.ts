@@ -1,0 +1,64 @@
+import type {
+  CheckpointMode,
+  CheckpointResult,
+  Column,
+  DescribeResult,
+  JournalMode,
+  OpenMode,
+  Statement,
+  StatementResult,
+  Synchronous,
+  Value,
+} from "../types.js";
+
+/** Everything an engine needs to open one connection (the pool's options with defaults applied). */
+export interface EngineOpenOptions {
+  readonly path: string;
+  readonly mode: OpenMode;
+  readonly busyTimeoutMs: number;
+  readonly journalMode: JournalMode;
+  readonly synchronous: Synchronous;
+  /** 0 disables the deadline. */
+  readonly statementTimeoutMs: number;
+  /** Capacity of the prepared-statement cache (keyed by SQL text). */
+  readonly statementCacheSize: number;
+}
+
+/** One chunk of a cursor. `affectedRowCount`/`lastInsertRowid` are final once `done` is true. */
+export interface CursorChunk {
+  readonly rows: Value[][];
+  readonly done: boolean;
+  readonly affectedRowCount: number;
+  readonly lastInsertRowid: bigint | null;
+}
+
+export interface EngineCursor {
+  readonly columns: readonly Column[];
+  step(maxRows: number): CursorChunk;
+  /** Resets the statement early (releasing its read snapshot). Idempotent. */
+  close(): void;
+}
+
+/**
+ * A synchronous connection that runs inside a worker thread. Every method may throw a `DriverError` or a
+ * `SqliteError`; the host reads `inTransaction` back after every call, failed ones included.
+ */
+export interface EngineConnection {
+  readonly inTransaction: boolean;
+  readonly readOnly: boolean;
+  execute(statement: Statement): StatementResult;
+  executeScript(sql: string): void;
+  describe(sql: string): DescribeResult;
+  /** Opens the connection's only cursor (`CURSOR_BUSY` if one is open). */
+  openCursor(statement: Statement): EngineCursor;
+  setReadOnly(on: boolean): void;
+  checkpoint(mode: CheckpointMode): CheckpointResult;
+  /** Before the connection goes back to its pool: closes the cursor, rolls back, restores the base read-only state. */
+  reset(): void;
+  close(): void;
+}
+
+/** What an engine module (the file a worker imports by URL) must export. */
+export interface EngineModule {
+  open(options: EngineOpenOptions): EngineConnection;
+}

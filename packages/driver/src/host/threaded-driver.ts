@@ -1,0 +1,67 @@
+import { resolve } from "node:path";
+import { builtModuleUrl } from "../built-module.js";
+import type { EngineOpenOptions } from "../engine/types.js";
+import type { Driver, DriverCapabilities, OpenOptions, Pool } from "../types.js";
+import { ThreadedPool } from "./threaded-pool.js";
+import { WorkerPool } from "./worker-pool.js";
+
+export interface ThreadedDriverOptions {
+  /** Stable name used in configuration, e.g. `"better-sqlite3"`. */
+  readonly name: string;
+  readonly capabilities: DriverCapabilities;
+  /** URL of the engine module (its built JavaScript) that each worker imports; it must export `open`. */
+  readonly engineModule: string | URL;
+  /** Defaults to the process-wide `WorkerPool.shared()`. */
+  readonly workerPool?: WorkerPool;
+  /** Prepared statements cached per connection (keyed by SQL text). Default 100. */
+  readonly statementCacheSize?: number;
+  /** How long `Pool.close()` waits for connections still in use. Default 10000 ms. */
+  readonly closeTimeoutMs?: number;
+}
+
+const MODES = new Set(["create", "readwrite", "readonly"]);
+
+function nonNegative(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !(value >= 0)) throw new TypeError(`${name} must be a non-negative number`);
+  return value;
+}
+
+/**
+ * A `Driver` whose connections each live in a worker thread (taken from a shared `WorkerPool`) and run a
+ * synchronous engine there, so a long statement on one database never stalls the main event loop.
+ */
+export function createThreadedDriver(options: ThreadedDriverOptions): Driver {
+  const engine = builtModuleUrl(options.engineModule);
+  const statementCacheSize = options.statementCacheSize ?? 100;
+  const closeTimeoutMs = options.closeTimeoutMs ?? 10_000;
+  return {
+    name: options.name,
+    capabilities: options.capabilities,
+    async open(open: OpenOptions): Promise<Pool> {
+      if (!open || typeof open.path !== "string" || open.path === "") throw new TypeError("path must be a non-empty string");
+      if (!MODES.has(open.mode)) throw new TypeError(`mode must be one of ${[...MODES].join(", ")}`);
+      const maxConnections = open.maxConnections ?? 8;
+      if (!Number.isInteger(maxConnections) || maxConnections < 1) throw new TypeError("maxConnections must be an integer ≥ 1");
+      const path = open.path === ":memory:" ? open.path : resolve(open.path);
+      const engineOptions: EngineOpenOptions = {
+        path,
+        mode: open.mode,
+        busyTimeoutMs: nonNegative(open.busyTimeoutMs, 5000, "busyTimeoutMs"),
+        journalMode: open.journalMode ?? "wal",
+        synchronous: open.synchronous ?? "normal",
+        statementTimeoutMs: nonNegative(open.statementTimeoutMs, 30_000, "statementTimeoutMs"),
+        statementCacheSize,
+      };
+      return ThreadedPool.open({
+        engine,
+        workerPool: options.workerPool ?? WorkerPool.shared(),
+        open: engineOptions,
+        path: open.path,
+        maxConnections,
+        acquireTimeoutMs: nonNegative(open.acquireTimeoutMs, 5000, "acquireTimeoutMs"),
+        closeTimeoutMs,
+      });
+    },
+  };
+}

@@ -1,0 +1,238 @@
+import { DriverError } from "../errors.js";
+import type { EngineOpenOptions } from "../engine/types.js";
+import type {
+  CheckpointMode,
+  CheckpointResult,
+  Connection,
+  OpenMode,
+  Pool,
+  PoolStats,
+} from "../types.js";
+import { PooledConnection } from "./pooled-connection.js";
+import { WorkerConnection } from "./worker-connection.js";
+import type { WorkerPool } from "./worker-pool.js";
+
+interface Waiter {
+  resolve(connection: WorkerConnection): void;
+  reject(error: Error): void;
+  /** Stops the waiter's timer and abort listener. */
+  settle(): void;
+}
+
+export interface ThreadedPoolSettings {
+  readonly engine: string;
+  readonly workerPool: WorkerPool;
+  readonly open: EngineOpenOptions;
+  readonly path: string;
+  readonly maxConnections: number;
+  readonly acquireTimeoutMs: number;
+  /** How long `close()` waits for connections in use before closing them by force. */
+  readonly closeTimeoutMs: number;
+}
+
+/**
+ * A bounded pool of worker-hosted connections to one database. Connections open lazily; callers wait in FIFO
+ * order; a released connection is rolled back and switched back to its base read-only state before reuse.
+ */
+export class ThreadedPool implements Pool {
+  readonly path: string;
+  readonly mode: OpenMode;
+  readonly #settings: ThreadedPoolSettings;
+  readonly #idle: WorkerConnection[] = [];
+  /** Connections leased to users or being reset after a release. */
+  readonly #busy = new Set<WorkerConnection>();
+  readonly #leases = new Set<PooledConnection>();
+  readonly #waiters: Waiter[] = [];
+  #opening = 0;
+  #closing: Promise<void> | undefined;
+  #drained: (() => void) | undefined;
+
+  private constructor(settings: ThreadedPoolSettings) {
+    this.#settings = settings;
+    this.path = settings.path;
+    this.mode = settings.open.mode;
+  }
+
+  /** Opens the pool and its first connection, so that a database that cannot be opened fails here. */
+  static async open(settings: ThreadedPoolSettings): Promise<ThreadedPool> {
+    const pool = new ThreadedPool(settings);
+    const first = await WorkerConnection.open(settings.workerPool, settings.engine, settings.open);
+    pool.#idle.push(first);
+    return pool;
+  }
+
+  acquire(signal?: AbortSignal, timeoutMs?: number): Promise<Connection> {
+    return this.#acquirePhysical(signal, timeoutMs).then((physical) => {
+      const lease: PooledConnection = new PooledConnection(physical, (p): Promise<void> => this.#giveBack(p, lease));
+      this.#leases.add(lease);
+      return lease;
+    });
+  }
+
+  async checkpoint(mode: CheckpointMode = "passive"): Promise<CheckpointResult> {
+    const physical = await this.#acquirePhysical(undefined, undefined);
+    try {
+      return (await physical.request({ op: "checkpoint", mode })) as CheckpointResult;
+    } finally {
+      await this.#giveBack(physical, undefined);
+    }
+  }
+
+  stats(): PoolStats {
+    return {
+      open: this.#idle.length + this.#busy.size,
+      idle: this.#idle.length,
+      inUse: this.#busy.size,
+      waiting: this.#waiters.length,
+      max: this.#settings.maxConnections,
+    };
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    for (const waiter of this.#waiters.splice(0)) {
+      waiter.settle();
+      waiter.reject(new DriverError("POOL_CLOSED", "The pool was closed"));
+    }
+    if (this.#busy.size > 0 || this.#opening > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        new Promise<void>((resolve) => {
+          this.#drained = resolve;
+        }),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, this.#settings.closeTimeoutMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      this.#drained = undefined;
+    }
+    // Whatever is still in use after the grace period is taken away from its user.
+    for (const lease of this.#leases) lease.invalidate();
+    this.#leases.clear();
+    for (const physical of this.#busy) physical.destroy();
+    this.#busy.clear();
+    await Promise.all(this.#idle.splice(0).map((physical) => physical.close()));
+  }
+
+  #total(): number {
+    return this.#idle.length + this.#busy.size + this.#opening;
+  }
+
+  #acquirePhysical(signal: AbortSignal | undefined, timeoutMs: number | undefined): Promise<WorkerConnection> {
+    if (this.#closing) return Promise.reject(new DriverError("POOL_CLOSED", "The pool is closed"));
+    if (signal?.aborted) return Promise.reject(new DriverError("ABORTED", "The acquire was aborted"));
+    return new Promise<WorkerConnection>((resolve, reject) => {
+      const timeout = timeoutMs ?? this.#settings.acquireTimeoutMs;
+      let timer: NodeJS.Timeout | undefined;
+      const onAbort = (): void => {
+        if (remove()) reject(new DriverError("ABORTED", "The acquire was aborted"));
+      };
+      const waiter: Waiter = {
+        resolve,
+        reject,
+        settle: () => {
+          clearTimeout(timer);
+          signal?.removeEventListener("abort", onAbort);
+        },
+      };
+      const remove = (): boolean => {
+        const index = this.#waiters.indexOf(waiter);
+        if (index < 0) return false;
+        this.#waiters.splice(index, 1);
+        waiter.settle();
+        return true;
+      };
+      this.#waiters.push(waiter);
+      if (Number.isFinite(timeout)) {
+        timer = setTimeout(() => {
+          if (remove()) {
+            reject(
+              new DriverError(
+                "POOL_TIMEOUT",
+                `No connection became free within ${timeout} ms (${this.#settings.maxConnections} in use)`,
+              ),
+            );
+          }
+        }, timeout);
+      }
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#dispatch();
+    });
+  }
+
+  /** Hands idle connections to waiters in order, and opens new connections while below the bound. */
+  #dispatch(): void {
+    for (let idle = this.#idle.pop(); idle; idle = this.#idle.pop()) {
+      const waiter = this.#waiters.shift();
+      if (!waiter) {
+        this.#idle.push(idle);
+        break;
+      }
+      waiter.settle();
+      this.#busy.add(idle);
+      waiter.resolve(idle);
+    }
+    // Connections being opened will serve the oldest waiters; open more only for waiters nobody serves yet.
+    while (this.#waiters.length > this.#opening && this.#total() < this.#settings.maxConnections) this.#openOne();
+  }
+
+  #openOne(): void {
+    this.#opening += 1;
+    const { workerPool, engine, open } = this.#settings;
+    void WorkerConnection.open(workerPool, engine, open).then(
+      (physical) => {
+        this.#opening -= 1;
+        if (this.#closing) {
+          void physical.close().then(() => this.#checkDrained());
+          return;
+        }
+        this.#idle.push(physical);
+        this.#dispatch();
+      },
+      (error: unknown) => {
+        this.#opening -= 1;
+        // The database cannot be opened (any more): the oldest waiter learns it instead of timing out.
+        const waiter = this.#waiters.shift();
+        if (waiter) {
+          waiter.settle();
+          waiter.reject(error instanceof Error ? error : new Error(String(error)));
+        }
+        this.#checkDrained();
+        if (!this.#closing) this.#dispatch();
+      },
+    );
+  }
+
+  async #giveBack(physical: WorkerConnection, lease: PooledConnection | undefined): Promise<void> {
+    if (lease) this.#leases.delete(lease);
+    if (!this.#busy.has(physical)) return;
+    let reusable = physical.usable;
+    if (reusable) {
+      try {
+        await physical.request({ op: "reset" });
+        reusable = physical.usable && physical.autocommit;
+      } catch {
+        reusable = false;
+      }
+    }
+    if (!this.#busy.delete(physical)) return; // closed by force meanwhile
+    if (!reusable) {
+      physical.destroy();
+    } else if (this.#closing) {
+      await physical.close();
+    } else {
+      this.#idle.push(physical);
+    }
+    this.#checkDrained();
+    if (!this.#closing) this.#dispatch();
+  }
+
+  #checkDrained(): void {
+    if (this.#drained && this.#busy.size === 0 && this.#opening === 0) this.#drained();
+  }
+}

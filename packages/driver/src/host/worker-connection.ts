@@ -1,0 +1,91 @@
+import { DriverError } from "../errors.js";
+import type { EngineOpenOptions } from "../engine/types.js";
+import { fromWireError, type HostReply } from "./messages.js";
+import type { HostCall, HostWorker, WorkerPool } from "./worker-pool.js";
+
+let nextConnectionId = 1;
+
+/**
+ * One open SQLite connection living in a worker (the physical connection; users get leases of it). Keeps the
+ * autocommit and read-only state of the last reply, so both are fresh without an extra round trip.
+ */
+export class WorkerConnection {
+  readonly id = nextConnectionId++;
+  readonly #worker: HostWorker;
+  readonly #workerPool: WorkerPool;
+  #autocommit = true;
+  #readOnly = false;
+  #failure: DriverError | undefined;
+  #closed = false;
+
+  private constructor(worker: HostWorker, workerPool: WorkerPool) {
+    this.#worker = worker;
+    this.#workerPool = workerPool;
+    worker.onDeath((error) => {
+      this.#failure = error;
+    });
+  }
+
+  /** Takes a worker from the pool and opens the engine in it; the worker goes back to the pool on failure. */
+  static async open(workerPool: WorkerPool, engine: string, options: EngineOpenOptions): Promise<WorkerConnection> {
+    const worker = workerPool.acquire();
+    const connection = new WorkerConnection(worker, workerPool);
+    let reply: HostReply;
+    try {
+      reply = await worker.call({ op: "open", engine, options });
+    } catch (error) {
+      workerPool.release(worker);
+      throw error;
+    }
+    if (!reply.ok) {
+      workerPool.release(worker);
+      throw fromWireError(reply.error);
+    }
+    connection.#autocommit = reply.autocommit;
+    connection.#readOnly = reply.readOnly;
+    return connection;
+  }
+
+  get autocommit(): boolean {
+    return this.#autocommit;
+  }
+
+  get readOnly(): boolean {
+    return this.#readOnly;
+  }
+
+  /** False once the worker died or the connection was closed. */
+  get usable(): boolean {
+    return !this.#closed && this.#failure === undefined && this.#worker.alive;
+  }
+
+  /** Runs one request in the worker; throws the rebuilt `SqliteError`/`DriverError` after updating the state. */
+  async request(call: HostCall): Promise<unknown> {
+    if (this.#closed) throw new DriverError("CONNECTION_CLOSED", "The connection is closed");
+    if (this.#failure) throw this.#failure;
+    const reply = await this.#worker.call(call);
+    this.#autocommit = reply.autocommit;
+    this.#readOnly = reply.readOnly;
+    if (!reply.ok) throw fromWireError(reply.error);
+    return reply.value;
+  }
+
+  /** Closes the engine connection and gives the worker back (or stops it when the close fails). */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    try {
+      if (this.usable) await this.request({ op: "close" });
+      this.#closed = true;
+      this.#workerPool.release(this.#worker);
+    } catch {
+      this.destroy();
+    }
+  }
+
+  /** Stops the worker without waiting for it (a statement stuck in native code cannot be waited for). */
+  destroy(): void {
+    this.#closed = true;
+    this.#worker.terminate();
+    this.#workerPool.release(this.#worker);
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * The worker thread script: hosts at most one engine connection at a time and runs requests strictly in order.
+ * Engine modules are imported by URL on first use and kept, so a reused worker opens its next connection at once.
+ */
+import { parentPort } from "node:worker_threads";
+import { DriverError } from "../errors.js";
+import type { EngineConnection, EngineCursor, EngineModule } from "../engine/types.js";
+import { toWireError, type HostReply, type HostRequest } from "./messages.js";
+
+const port = parentPort;
+if (!port) throw new Error("the driver host worker must run in a worker thread");
+
+const engines = new Map<string, EngineModule>();
+let connection: EngineConnection | undefined;
+let cursor: EngineCursor | undefined;
+/** Requests that arrived while an asynchronous `open` was in progress, kept in order. */
+let queue: HostRequest[] | undefined;
+
+function current(): EngineConnection {
+  if (!connection) throw new DriverError("CONNECTION_CLOSED", "No connection is open in this worker");
+  return connection;
+}
+
+function run(request: HostRequest): unknown {
+  switch (request.op) {
+    case "execute":
+      return current().execute(request.statement);
+    case "script":
+      current().executeScript(request.sql);
+      return undefined;
+    case "describe":
+      return current().describe(request.sql);
+    case "cursor-open": {
+      if (cursor) throw new DriverError("CURSOR_BUSY", "A cursor is already open on this connection");
+      cursor = current().openCursor(request.statement);
+      return { columns: cursor.columns };
+    }
+    case "cursor-next": {
+      if (!cursor) throw new DriverError("CURSOR_BUSY", "No cursor is open on this connection");
+      const chunk = cursor.step(request.maxRows);
+      if (chunk.done) cursor = undefined;
+      return chunk;
+    }
+    case "cursor-close":
+      cursor?.close();
+      cursor = undefined;
+      return undefined;
+    case "autocommit":
+      return undefined;
+    case "read-only":
+      current().setReadOnly(request.on);
+      return undefined;
+    case "checkpoint":
+      return current().checkpoint(request.mode);
+    case "reset":
+      cursor = undefined;
+      current().reset();
+      return undefined;
+    case "close":
+      cursor?.close();
+      cursor = undefined;
+      connection?.close();
+      connection = undefined;
+      return undefined;
+    default:
+      throw new DriverError("NOT_SUPPORTED", `Unknown request ${(request as { op: string }).op}`);
+  }
+}
+
+function reply(id: number, ok: boolean, valueOrError: unknown): void {
+  let autocommit = true;
+  let readOnly = false;
+  try {
+    autocommit = connection ? !connection.inTransaction : true;
+    readOnly = connection ? connection.readOnly : false;
+  } catch {
+    // a broken connection reports the defaults
+  }
+  const message: HostReply = ok
+    ? { id, ok: true, value: valueOrError, autocommit, readOnly }
+    : { id, ok: false, error: toWireError(valueOrError), autocommit, readOnly };
+  port!.postMessage(message);
+}
+
+function handle(request: HostRequest): void {
+  try {
+    reply(request.id, true, run(request));
+  } catch (error) {
+    if (request.op === "cursor-next") cursor = undefined;
+    reply(request.id, false, error);
+  }
+}
+
+async function open(request: Extract<HostRequest, { op: "open" }>): Promise<void> {
+  try {
+    if (connection) throw new DriverError("OPEN_FAILED", "This worker already hosts a connection");
+    let engine = engines.get(request.engine);
+    if (!engine) {
+      engine = (await import(request.engine)) as EngineModule;
+      if (typeof engine.open !== "function") throw new Error(`${request.engine} does not export open()`);
+      engines.set(request.engine, engine);
+    }
+    connection = engine.open(request.options);
+    reply(request.id, true, undefined);
+  } catch (error) {
+    reply(request.id, false, error instanceof DriverError ? error : new DriverError("OPEN_FAILED", String(error instanceof Error ? error.message : error)));
+  }
+}
+
+function dispatch(request: HostRequest): void {
+  if (queue) {
+    queue.push(request);
+    return;
+  }
+  if (request.op !== "open") {
+    handle(request);
+    return;
+  }
+  queue = [];
+  void open(request).then(() => {
+    const waiting = queue ?? [];
+    queue = undefined;
+    for (const next of waiting) dispatch(next);
+  });
+}
+
+port.on("message", dispatch);
