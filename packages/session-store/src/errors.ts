@@ -27,11 +27,11 @@ export type BadBatonCode =
   /** Authentic, but no such session is known any more (ended longer ago than the tombstone retention). */
   | "STREAM_NOT_FOUND"
   /** Authentic, but the session belongs to another database than the one addressed. Not consumed. */
-  | "BATON_WRONG_DATABASE";
+  | "BATON_DATABASE_MISMATCH";
 
 export type SessionErrorCode =
   | BadBatonCode
-  | "PRINCIPAL_MISMATCH"
+  | "BATON_PRINCIPAL_MISMATCH"
   | "TOO_MANY_SESSIONS"
   | "TRANSACTION_ABORTED"
   | "TRANSACTION_TIMEOUT";
@@ -48,8 +48,8 @@ export const SESSION_ERROR_STATUS: Readonly<Record<SessionErrorCode, number>> = 
   SERVER_SHUTTING_DOWN: 503,
   SERVER_RESTARTED: 400,
   STREAM_NOT_FOUND: 404,
-  BATON_WRONG_DATABASE: 400,
-  PRINCIPAL_MISMATCH: 403,
+  BATON_DATABASE_MISMATCH: 400,
+  BATON_PRINCIPAL_MISMATCH: 403,
   TOO_MANY_SESSIONS: 429,
   TRANSACTION_ABORTED: 409,
   TRANSACTION_TIMEOUT: 409,
@@ -93,9 +93,9 @@ export class TooManySessionsError extends SessionError {
 /** The baton belongs to a different principal than the one presenting it. The baton is not consumed. */
 export class PrincipalMismatchError extends SessionError {
   override readonly name = "PrincipalMismatchError";
-  declare readonly code: "PRINCIPAL_MISMATCH";
+  declare readonly code: "BATON_PRINCIPAL_MISMATCH";
   constructor() {
-    super("PRINCIPAL_MISMATCH", "The baton belongs to a different principal");
+    super("BATON_PRINCIPAL_MISMATCH", "The baton belongs to a different principal");
   }
 }
 

@@ -1,4 +1,4 @@
-export { Store, STORE_DEFAULTS } from "./store.js";
+export { SessionStore, SessionStore as Store, STORE_DEFAULTS } from "./store.js";
 export type {
   StoreOptions,
   SessionDatabase,

@@ -107,7 +107,7 @@ interface Reaper {
  * A session is idle, busy (one request in flight) or gone; a gone session leaves a tombstone so that a late baton
  * learns why. All state changes that decide who may use a session are synchronous, so they are atomic.
  */
-export class Store {
+export class SessionStore {
   readonly idleTimeoutMs: number;
   readonly maxLifetimeMs: number;
   readonly maxSessionsPerDatabase: number;
@@ -602,7 +602,7 @@ async function closeCursors(state: SessionState): Promise<void> {
 }
 
 function wrongDatabase(): BadBatonError {
-  return new BadBatonError("BATON_WRONG_DATABASE", "The baton belongs to a stream of another database");
+  return new BadBatonError("BATON_DATABASE_MISMATCH", "The baton belongs to a stream of another database");
 }
 
 function formatSeconds(ms: number): string {
