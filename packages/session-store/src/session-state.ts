@@ -1,6 +1,6 @@
 import type { ChangesetCapture, Connection, RowCursor } from "@hranad/driver";
 import type { Clock } from "./clock.js";
-import type { EndReason } from "./tombstones.js";
+import type { EndReason, Tombstone } from "./tombstones.js";
 
 /** The error a poisoned session answers every request with. */
 export interface Poison {
@@ -27,6 +27,8 @@ export class SessionState {
   transactionOpenedAt: number | undefined;
   poison: Poison | undefined;
   endReason: EndReason | undefined;
+  /** What the session looked like when it ended (for the error a late caller gets). */
+  tombstone: Tombstone | undefined;
   /** Set by `closeAll` on a busy session: tear it down as soon as its request finishes. */
   closeWhenIdle = false;
   /** A rollback the store runs on an idle session (transaction timeout); teardown waits for it. */

@@ -249,7 +249,7 @@ export class SessionStore {
    */
   baton(session: Session): string {
     const state = stateOf(session);
-    if (state.endReason !== undefined) throw tombstoneError(this.#tombstoneOf(state));
+    if (state.endReason !== undefined) throw tombstoneError(state.tombstone ?? this.#tombstoneOf(state));
     this.#markIdle(state);
     const baton = this.#signer.mint(state.idBytes, state.generation);
     if (state.closeWhenIdle) void this.#end(state, "shutdown");
@@ -262,14 +262,14 @@ export class SessionStore {
    */
   peekBaton(session: Session): string {
     const state = stateOf(session);
-    if (state.endReason !== undefined) throw tombstoneError(this.#tombstoneOf(state));
+    if (state.endReason !== undefined) throw tombstoneError(state.tombstone ?? this.#tombstoneOf(state));
     return this.#signer.mint(state.idBytes, state.generation);
   }
 
   /** Marks a session busy without a baton (a WebSocket stream's request starts). Throws if already busy or ended. */
   markBusy(session: Session): void {
     const state = stateOf(session);
-    if (state.endReason !== undefined) throw tombstoneError(this.#tombstoneOf(state));
+    if (state.endReason !== undefined) throw tombstoneError(state.tombstone ?? this.#tombstoneOf(state));
     if (state.busy) throw new BadBatonError("STREAM_BUSY", "The previous request on this stream has not finished yet");
     state.busy = true;
   }
@@ -425,6 +425,7 @@ export class SessionStore {
     if (state.teardown !== undefined) return state.teardown;
     state.endReason = reason;
     const tombstone = this.#tombstoneOf(state);
+    state.tombstone = tombstone;
     this.#sessions.delete(state.id);
     this.#facades.delete(state.id);
     this.#tombstones.add(state.id, tombstone);
@@ -470,19 +471,20 @@ export class SessionStore {
     }
   }
 
+  /** Bounds a step in real time (not the injected clock): it guards against I/O that hangs. */
   #bounded<T>(promise: Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const timer = this.#clock.setTimeout(
+      const timer = systemClock.setTimeout(
         () => reject(new Error(`teardown step timed out after ${this.rollbackTimeoutMs} ms`)),
         this.rollbackTimeoutMs,
       );
       promise.then(
         (value) => {
-          this.#clock.clearTimeout(timer);
+          systemClock.clearTimeout(timer);
           resolve(value);
         },
         (error: unknown) => {
-          this.#clock.clearTimeout(timer);
+          systemClock.clearTimeout(timer);
           reject(error);
         },
       );
