@@ -1,0 +1,22 @@
+export type * from "./messages.js";
+export { ProtocolError, isProtocolError, MAX_CONDITION_DEPTH, type ProtocolErrorCode } from "./protocol-error.js";
+export * as json from "./json.js";
+export * as protobuf from "./protobuf.js";
+export { ProtobufReader } from "./protobuf-reader.js";
+export { ProtobufWriter } from "./protobuf-writer.js";
+export {
+  executeStreamRequest,
+  executeBatch,
+  executeStoreSql,
+  executeCloseSql,
+  cursorEntries,
+  prepareBatch,
+  prepareStmt,
+  inlineStoredSql,
+  type ExecutorOptions,
+  type PreparedBatch,
+  type PreparedStep,
+} from "./executor.js";
+export { MapSqlStore, HTTP_MAX_STORED_SQL, HTTP_MAX_STORED_SQL_LENGTH, WS_MAX_STORED_SQL, type SqlStore } from "./sql-store.js";
+export { toHranaError, INTERNAL_ERROR } from "./hrana-error.js";
+export { encodeBase64, decodeBase64 } from "./base64.js";

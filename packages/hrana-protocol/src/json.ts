@@ -1,0 +1,3 @@
+/** The JSON codec (`hrana1`, `hrana2`, `hrana3`, `/v2/*`, `/v3/*`). */
+export * from "./json-decoder.js";
+export * from "./json-encoder.js";
