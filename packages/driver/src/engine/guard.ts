@@ -17,6 +17,7 @@ export const GUARD_SQL = {
   token: "SELECT hranad_guard_token()",
   readOnly: "SELECT hranad_guard_readonly(?, ?)",
   deadline: "SELECT hranad_guard_deadline(?, ?)",
+  attach: "SELECT hranad_guard_attach(?, ?)",
   describe: "SELECT hranad_describe(?)",
 } as const;
 

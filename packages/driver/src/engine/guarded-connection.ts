@@ -193,6 +193,8 @@ class GuardedConnection implements EngineConnection {
     db.exec(`PRAGMA synchronous = ${options.synchronous.toUpperCase()}`);
     const deadline = Math.max(0, Math.trunc(options.statementTimeoutMs));
     this.#internalValue(GUARD_SQL.deadline, { params: [null, null], values: [this.#token, BigInt(deadline)] });
+    // Clients must not reach other files of the server through ATTACH.
+    this.#internalValue(GUARD_SQL.attach, { params: [null, null], values: [this.#token, 0n] });
     if (this.#baseReadOnly) this.#switchReadOnly(true);
   }
 

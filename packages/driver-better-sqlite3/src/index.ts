@@ -1,0 +1,8 @@
+import { builtModuleUrl, createThreadedDriver, type Driver } from "@hranad/driver";
+
+/** hranad's driver for better-sqlite3: each connection runs in a pooled worker thread. */
+export const betterSqlite3Driver: Driver = createThreadedDriver({
+  name: "better-sqlite3",
+  capabilities: { changesets: false, statementDeadline: true, readOnlyGuard: true },
+  engineModule: builtModuleUrl(new URL("./engine.js", import.meta.url)),
+});
