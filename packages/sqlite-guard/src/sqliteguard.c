@@ -314,6 +314,15 @@ static const char *const k_pragma_bare[] = {
   "user_version", "wal_autocheckpoint", NULL,
 };
 
+/* Functions refused in every mode: SQL-level extension loading, and file-system access (libsql 0.5 compiles in the
+** fileio extension: readfile/writefile reach any file the server can; sqlite3mc_* change or reveal cipher settings). */
+static const char *const k_functions_denied[] = {
+  "load_extension", "readfile", "writefile", "edit", "sqlite3mc_config", "sqlite3mc_codec_data", NULL,
+};
+
+/* Virtual table modules refused in every mode (fileio's fsdir lists and reads the server's file system). */
+static const char *const k_modules_denied[] = {"fsdir", NULL};
+
 static int in_list(const sqlite3_api_routines *sqlite3_api, const char *const *list, const char *name) {
   for (; *list; list++) {
     if (sqlite3_stricmp(*list, name) == 0) return 1;
@@ -332,8 +341,10 @@ static int guard_authorize(void *arg, int action, const char *a1, const char *a2
     suspect_retries(g);
     pthread_mutex_unlock(&g_mutex);
   }
-  /* Extensions are loaded by the driver through the C API, never by SQL (the authorizer does not see that). */
-  if (action == SQLITE_FUNCTION && a2 && sqlite3_stricmp(a2, "load_extension") == 0) return SQLITE_DENY;
+  /* Refused in every mode. The driver loads extensions through the C API, which the authorizer does not see. */
+  if (action == SQLITE_FUNCTION && a2 && in_list(sqlite3_api, k_functions_denied, a2)) return SQLITE_DENY;
+  if (action == SQLITE_CREATE_VTABLE && a2 && in_list(sqlite3_api, k_modules_denied, a2)) return SQLITE_DENY;
+  if (action == SQLITE_READ && a1 && in_list(sqlite3_api, k_modules_denied, a1)) return SQLITE_DENY; /* eponymous */
   if (g->internal) return SQLITE_OK;
   if (!g->readonly) {
     /* ATTACH of a real file lets a client open any file the server can reach; VACUUM's own ATTACH is of "". */
