@@ -1,0 +1,58 @@
+import { ConfigError, USAGE, resolveCli } from "./config.js";
+import { startServer } from "./server.js";
+import { VERSION } from "./version.js";
+
+/** The `hranad` command: resolves the configuration, starts the server and shuts it down on SIGTERM/SIGINT. */
+export async function main(argv: readonly string[]): Promise<void> {
+  let options;
+  try {
+    options = resolveCli(argv);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`hranad: ${error.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    throw error;
+  }
+  if (options.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  if (options.version) {
+    process.stdout.write(`hranad ${VERSION}\n`);
+    return;
+  }
+  const server = await startServer(options.config);
+  const log = (line: string): void => void process.stdout.write(`${line}\n`);
+  log(`hranad ${VERSION}: serving ${options.config.databases.map((d) => d.name).join(", ")} from ${options.config.dataDir}`);
+  if (isLoopback(options.config.host)) {
+    log("WARNING: open mode — no principals are configured, so every request has full access. For loopback development only.");
+  } else {
+    log(`WARNING: open mode on a non-loopback address (${options.config.host}) — anyone who can reach it has full access.`);
+  }
+  log(`listening on ${server.url}`);
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log(`${signal}: shutting down (rolling back open streams, checkpointing)…`);
+    server.close().then(
+      () => {
+        log("stopped");
+        process.exit(0);
+      },
+      (error: unknown) => {
+        process.stderr.write(`hranad: shutdown failed: ${error instanceof Error ? error.message : String(error)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+}
+
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || host.startsWith("127.");
+}

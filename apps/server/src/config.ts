@@ -1,0 +1,326 @@
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { parse as parseYaml } from "yaml";
+
+/** How a database is opened. */
+export type DatabaseMode = "create" | "readwrite" | "readonly";
+
+export interface DatabaseSettings {
+  /** `[A-Za-z0-9_-]{1,64}`; addressed as `/<name>/v2/pipeline` and `ws://host/<name>`. */
+  readonly name: string;
+  /** File path relative to the data directory. Default `<name>.db`. */
+  readonly path?: string;
+  /** `better-sqlite3` (default) or `libsql`. */
+  readonly driver?: string;
+  /** Default `create`. */
+  readonly mode?: DatabaseMode;
+}
+
+/** Limits, all in milliseconds or counts. */
+export interface Limits {
+  /** An interactive stream with no request for this long is closed, rolling back. Default 10 000 (as sqld). */
+  readonly idleTimeoutMs: number;
+  /** A stream older than this is closed at its next idle moment. Default 3 600 000. */
+  readonly maxLifetimeMs: number;
+  /** Concurrent streams (HTTP and WebSocket) per database. Default 128. */
+  readonly maxSessionsPerDatabase: number;
+  /** Per-statement deadline, enforced inside SQLite. Default 30 000. */
+  readonly statementTimeoutMs: number;
+  /** Connections per database pool. Default 16. */
+  readonly maxConnections: number;
+  /** Largest accepted request body in bytes. Default 10 MiB. */
+  readonly maxBodyBytes: number;
+  /** Streams open at once on one WebSocket. Default 64. */
+  readonly maxStreamsPerSocket: number;
+  /** SQLite busy timeout: how long a writer queues behind another before SQLITE_BUSY. Default 5 000. */
+  readonly busyTimeoutMs: number;
+  /** An idle stream whose transaction is open longer than this is rolled back. Default 0 (off). */
+  readonly transactionTimeoutMs: number;
+}
+
+export interface ServerConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly databases: readonly DatabaseSettings[];
+  readonly limits: Limits;
+  /** Absolute http(s) URL sent as `base_url`, or null. */
+  readonly baseUrl: string | null;
+  /** Log level for the request log: `silent`, `error`, `warn`, `info`, `debug`. */
+  readonly logLevel: "silent" | "error" | "warn" | "info" | "debug";
+}
+
+export const DEFAULT_LIMITS: Limits = Object.freeze({
+  idleTimeoutMs: 10_000,
+  maxLifetimeMs: 3_600_000,
+  maxSessionsPerDatabase: 128,
+  statementTimeoutMs: 30_000,
+  maxConnections: 16,
+  maxBodyBytes: 10 * 1024 * 1024,
+  maxStreamsPerSocket: 64,
+  busyTimeoutMs: 5_000,
+  transactionTimeoutMs: 0,
+});
+
+export const DEFAULT_CONFIG: ServerConfig = Object.freeze({
+  host: "127.0.0.1",
+  port: 8080,
+  dataDir: "./data",
+  databases: [{ name: "default", mode: "create" as const }],
+  limits: DEFAULT_LIMITS,
+  baseUrl: null,
+  logLevel: "info",
+});
+
+/** A configuration error: the message says which key is wrong and why. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+const DATABASE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+const DRIVERS = new Set(["better-sqlite3", "libsql"]);
+const MODES = new Set<DatabaseMode>(["create", "readwrite", "readonly"]);
+const LOG_LEVELS = new Set(["silent", "error", "warn", "info", "debug"]);
+const TOP_LEVEL_KEYS = new Set(["host", "port", "dataDir", "databases", "limits", "baseUrl", "logLevel"]);
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function checkKeys(where: string, object: Json, allowed: Iterable<string>): void {
+  const known = new Set(allowed);
+  for (const key of Object.keys(object)) {
+    if (!known.has(key)) throw new ConfigError(`${where}: unknown key "${key}" (allowed: ${[...known].join(", ")})`);
+  }
+}
+
+function port(where: string, value: unknown): number {
+  const n = typeof value === "string" && /^\d+$/.test(value) ? Number(value) : value;
+  if (typeof n !== "number" || !Number.isInteger(n) || n < 0 || n > 65535) {
+    throw new ConfigError(`${where}: must be a port number from 0 to 65535, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Accepts a number of milliseconds or a string such as `"10s"`, `"500ms"`, `"5m"`. */
+function duration(where: string, value: unknown): number {
+  if (typeof value === "number" && Number.isFinite(value) && value >= 0) return Math.round(value);
+  if (typeof value === "string") {
+    const match = DURATION.exec(value.trim());
+    if (match) return Math.round(Number(match[1]) * UNIT_MS[match[2] ?? "ms"]!);
+  }
+  throw new ConfigError(`${where}: must be a duration (milliseconds, or a string like "10s", "500ms", "5m"), got ${JSON.stringify(value)}`);
+}
+
+function count(where: string, value: unknown, min: number): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
+    throw new ConfigError(`${where}: must be an integer ≥ ${min}, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+const SIZE = /^(\d+)\s*(b|kb|kib|mb|mib|gb|gib)?$/i;
+const UNIT_BYTES: Record<string, number> = { b: 1, kb: 1000, kib: 1024, mb: 1e6, mib: 1 << 20, gb: 1e9, gib: 1 << 30 };
+
+function size(where: string, value: unknown): number {
+  if (typeof value === "number" && Number.isInteger(value) && value > 0) return value;
+  if (typeof value === "string") {
+    const match = SIZE.exec(value.trim());
+    if (match) return Number(match[1]) * UNIT_BYTES[(match[2] ?? "b").toLowerCase()]!;
+  }
+  throw new ConfigError(`${where}: must be a size in bytes (or a string like "10MiB"), got ${JSON.stringify(value)}`);
+}
+
+function parseLimits(value: unknown): Limits {
+  if (value === undefined) return DEFAULT_LIMITS;
+  if (!isObject(value)) throw new ConfigError("limits: must be a mapping");
+  checkKeys("limits", value, Object.keys(DEFAULT_LIMITS));
+  const limits: { -readonly [K in keyof Limits]: Limits[K] } = { ...DEFAULT_LIMITS };
+  for (const [key, raw] of Object.entries(value)) {
+    const where = `limits.${key}`;
+    switch (key as keyof Limits) {
+      case "idleTimeoutMs":
+      case "maxLifetimeMs":
+      case "statementTimeoutMs":
+      case "busyTimeoutMs":
+      case "transactionTimeoutMs":
+        limits[key as "idleTimeoutMs"] = duration(where, raw);
+        break;
+      case "maxSessionsPerDatabase":
+      case "maxConnections":
+      case "maxStreamsPerSocket":
+        limits[key as "maxConnections"] = count(where, raw, 1);
+        break;
+      case "maxBodyBytes":
+        limits.maxBodyBytes = size(where, raw);
+        break;
+    }
+  }
+  if (limits.idleTimeoutMs < 1000) throw new ConfigError("limits.idleTimeoutMs: must be at least 1s");
+  return limits;
+}
+
+function parseDatabases(value: unknown): DatabaseSettings[] {
+  if (value === undefined) return [...DEFAULT_CONFIG.databases];
+  // Accept a list of entries or a mapping name → settings.
+  const entries: unknown[] = Array.isArray(value)
+    ? value
+    : isObject(value)
+      ? Object.entries(value).map(([name, settings]) => ({ ...(isObject(settings) ? settings : {}), name }))
+      : (() => {
+          throw new ConfigError("databases: must be a list or a mapping of database names");
+        })();
+  const seen = new Set<string>();
+  return entries.map((entry, i) => {
+    const where = `databases[${i}]`;
+    if (!isObject(entry)) throw new ConfigError(`${where}: must be a mapping`);
+    checkKeys(where, entry, ["name", "path", "driver", "mode"]);
+    const { name, path, driver, mode } = entry;
+    if (typeof name !== "string" || !DATABASE_NAME.test(name)) {
+      throw new ConfigError(`${where}.name: must match [A-Za-z0-9_-]{1,64}, got ${JSON.stringify(name)}`);
+    }
+    if (seen.has(name)) throw new ConfigError(`${where}.name: database "${name}" is declared twice`);
+    seen.add(name);
+    if (path !== undefined && (typeof path !== "string" || path.length === 0)) {
+      throw new ConfigError(`${where}.path: must be a non-empty string`);
+    }
+    if (driver !== undefined && (typeof driver !== "string" || !DRIVERS.has(driver))) {
+      throw new ConfigError(`${where}.driver: must be one of ${[...DRIVERS].join(", ")}, got ${JSON.stringify(driver)}`);
+    }
+    if (mode !== undefined && (typeof mode !== "string" || !MODES.has(mode as DatabaseMode))) {
+      throw new ConfigError(`${where}.mode: must be one of ${[...MODES].join(", ")}, got ${JSON.stringify(mode)}`);
+    }
+    return {
+      name,
+      ...(path !== undefined ? { path: path as string } : {}),
+      ...(driver !== undefined ? { driver: driver as string } : {}),
+      ...(mode !== undefined ? { mode: mode as DatabaseMode } : {}),
+    };
+  });
+}
+
+/** Validates a parsed configuration document (YAML or JSON) and fills in defaults. */
+export function parseConfig(document: unknown, baseDir = process.cwd()): ServerConfig {
+  if (document === null || document === undefined) document = {};
+  if (!isObject(document)) throw new ConfigError("the configuration must be a mapping at the top level");
+  checkKeys("config", document, TOP_LEVEL_KEYS);
+  const host = document.host ?? DEFAULT_CONFIG.host;
+  if (typeof host !== "string" || host.length === 0) throw new ConfigError("host: must be a non-empty string");
+  const baseUrl = document.baseUrl ?? null;
+  if (baseUrl !== null && (typeof baseUrl !== "string" || !/^https?:\/\/[^/]+(\/.*)?$/.test(baseUrl))) {
+    throw new ConfigError("baseUrl: must be an absolute http(s) URL");
+  }
+  const logLevel = document.logLevel ?? DEFAULT_CONFIG.logLevel;
+  if (typeof logLevel !== "string" || !LOG_LEVELS.has(logLevel)) {
+    throw new ConfigError(`logLevel: must be one of ${[...LOG_LEVELS].join(", ")}`);
+  }
+  const dataDir = document.dataDir ?? DEFAULT_CONFIG.dataDir;
+  if (typeof dataDir !== "string" || dataDir.length === 0) throw new ConfigError("dataDir: must be a non-empty string");
+  return {
+    host,
+    port: document.port === undefined ? DEFAULT_CONFIG.port : port("port", document.port),
+    dataDir: resolve(baseDir, dataDir),
+    databases: parseDatabases(document.databases),
+    limits: parseLimits(document.limits),
+    baseUrl: baseUrl as string | null,
+    logLevel: logLevel as ServerConfig["logLevel"],
+  };
+}
+
+/** Reads and validates a YAML configuration file. */
+export function loadConfigFile(file: string): ServerConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    throw new ConfigError(`cannot read configuration file ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+  let document: unknown;
+  try {
+    document = parseYaml(text);
+  } catch (error) {
+    throw new ConfigError(`${file}: invalid YAML: ${(error as Error).message}`);
+  }
+  try {
+    // Relative paths in a file are relative to the file.
+    return parseConfig(document, resolve(file, ".."));
+  } catch (error) {
+    if (error instanceof ConfigError) throw new ConfigError(`${file}: ${error.message}`);
+    throw error;
+  }
+}
+
+export interface CliOptions {
+  readonly config: ServerConfig;
+  readonly help: boolean;
+  readonly version: boolean;
+}
+
+const FLAGS = new Set(["--host", "--port", "--data-dir", "--config", "--help", "-h", "--version", "--log-level"]);
+
+/**
+ * Resolves the configuration from flags, environment variables and an optional YAML file. Precedence:
+ * flags > environment > file > defaults.
+ */
+export function resolveCli(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): CliOptions {
+  const flags = new Map<string, string>();
+  let help = false;
+  let version = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const eq = arg.indexOf("=");
+    const name = arg.startsWith("--") && eq > 0 ? arg.slice(0, eq) : arg;
+    if (!FLAGS.has(name)) throw new ConfigError(`unknown option ${JSON.stringify(arg)} (try --help)`);
+    if (name === "--help" || name === "-h") {
+      help = true;
+      continue;
+    }
+    if (name === "--version") {
+      version = true;
+      continue;
+    }
+    const value = eq > 0 && arg.startsWith("--") ? arg.slice(eq + 1) : argv[++i];
+    if (value === undefined || value === "") throw new ConfigError(`option ${name} needs a value`);
+    flags.set(name, value);
+  }
+  const configFile = flags.get("--config") ?? env.HRANAD_CONFIG;
+  const base = configFile !== undefined ? loadConfigFile(configFile) : parseConfig({});
+  const host = flags.get("--host") ?? env.HRANAD_HOST ?? base.host;
+  const portValue = flags.get("--port") ?? env.PORT ?? env.HRANAD_PORT;
+  const dataDir = flags.get("--data-dir") ?? env.HRANAD_DATA_DIR;
+  const logLevel = flags.get("--log-level") ?? env.HRANAD_LOG_LEVEL;
+  if (logLevel !== undefined && !LOG_LEVELS.has(logLevel)) {
+    throw new ConfigError(`--log-level: must be one of ${[...LOG_LEVELS].join(", ")}`);
+  }
+  return {
+    help,
+    version,
+    config: {
+      ...base,
+      host,
+      port: portValue !== undefined ? port("--port", portValue) : base.port,
+      dataDir: dataDir !== undefined ? resolve(dataDir) : base.dataDir,
+      logLevel: (logLevel as ServerConfig["logLevel"] | undefined) ?? base.logLevel,
+    },
+  };
+}
+
+export const USAGE = `Usage: hranad [options]
+
+Serves SQLite databases over libSQL's Hrana protocol (HTTP and WebSocket).
+With no configuration it serves ./data/default.db as the database "default" on http://127.0.0.1:8080.
+
+Options:
+  --host HOST         address to listen on (env HRANAD_HOST; default 127.0.0.1)
+  --port PORT         port to listen on, 0 = any free port (env PORT; default 8080)
+  --data-dir DIR      directory of the database files (env HRANAD_DATA_DIR; default ./data)
+  --config FILE       YAML configuration file (env HRANAD_CONFIG)
+  --log-level LEVEL   silent, error, warn, info or debug (env HRANAD_LOG_LEVEL; default info)
+  --version           print the version and exit
+  -h, --help          print this help and exit
+`;

@@ -1,0 +1,70 @@
+/**
+ * The server's error table: every error a client can see has a stable `code` and an HTTP status.
+ * The README's error table is generated from the same facts; keep them in step.
+ */
+
+/** An error the server answers with `{message, code}` and `status`. */
+export class ServerError extends Error {
+  override readonly name = "ServerError";
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Status for errors raised by the packages below, keyed by their `code`. */
+const STATUS_BY_CODE: Readonly<Record<string, number>> = {
+  // requests the server cannot parse
+  PROTOCOL_ERROR: 400,
+  // addressing
+  DATABASE_NOT_FOUND: 404,
+  DATABASE_NAME_INVALID: 404,
+  // batons and streams
+  BATON_INVALID: 400,
+  BATON_REUSED: 400,
+  BATON_STALE: 400,
+  STREAM_EXPIRED: 400,
+  STREAM_LIFETIME_EXCEEDED: 400,
+  STREAM_KILLED: 400,
+  STREAM_CLOSED: 400,
+  BATON_DATABASE_MISMATCH: 400,
+  BATON_PRINCIPAL_MISMATCH: 403,
+  TOO_MANY_SESSIONS: 429,
+  // capacity
+  POOL_TIMEOUT: 503,
+  SERVER_SHUTTING_DOWN: 503,
+  DATABASE_BUSY: 503,
+  DATABASE_OPEN_FAILED: 500,
+};
+
+interface CodedError {
+  readonly code: string;
+  readonly message: string;
+  readonly status?: number;
+  readonly httpStatus?: number;
+}
+
+function isCoded(error: unknown): error is CodedError {
+  return (
+    typeof error === "object" &&
+    error !== null &&
+    typeof (error as { code?: unknown }).code === "string" &&
+    typeof (error as { message?: unknown }).message === "string"
+  );
+}
+
+/** The answer for an error that ends a whole HTTP request: a status and a `{message, code}` body. */
+export function toErrorReply(error: unknown): { status: number; message: string; code: string } {
+  if (error instanceof ServerError) return { status: error.status, message: error.message, code: error.code };
+  if (isCoded(error)) {
+    const status = error.status ?? error.httpStatus ?? STATUS_BY_CODE[error.code];
+    if (status !== undefined) return { status, message: error.message, code: error.code };
+  }
+  return { status: 500, message: "Internal server error", code: "INTERNAL_ERROR" };
+}
+
+/** Codes and statuses in one table, for the README and the `/` index. */
+export const ERROR_STATUSES: Readonly<Record<string, number>> = STATUS_BY_CODE;

@@ -1,0 +1,176 @@
+import { Readable } from "node:stream";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import {
+  cursorEntries,
+  executeStreamRequest,
+  isProtocolError,
+  type ProtocolVersion,
+  type StreamResult,
+} from "@hranad/hrana-protocol";
+import type { Session } from "@hranad/session-store";
+import { httpCodecs, type HttpCodec } from "./codecs.js";
+import { ServerError, toErrorReply } from "./errors.js";
+import { withReadOnlyTransactions, type ReadOnlyTransactionState } from "./read-only-transactions.js";
+import { ANONYMOUS, type ServerContext } from "./server-context.js";
+
+/** sqld's limits for SQL texts stored on an HTTP stream (clients size their caches to them). */
+const HTTP_MAX_STORED_SQL = 50;
+const HTTP_MAX_STORED_SQL_LENGTH = 5000;
+
+/** Rows fetched from the connection per cursor chunk. */
+const CURSOR_CHUNK_ROWS = 256;
+
+const readOnlyTransactions = new WeakMap<Session, ReadOnlyTransactionState>();
+
+function streamConnection(session: Session) {
+  let state = readOnlyTransactions.get(session);
+  if (state === undefined) {
+    state = { active: false };
+    readOnlyTransactions.set(session, state);
+  }
+  return withReadOnlyTransactions(session.connection, state, session.readOnly);
+}
+
+interface DbParams {
+  db?: string;
+}
+
+/** Hrana over HTTP: `/v2`, `/v3`, `/v3-protobuf` pipelines and cursors, with and without a `/<db>` prefix. */
+export function registerHranaHttp(app: FastifyInstance, context: ServerContext): void {
+  const hello = (version: string) => async (request: FastifyRequest<{ Params: DbParams }>, reply: FastifyReply) => {
+    if (request.params.db !== undefined) context.resolveDatabase(request, request.params.db);
+    return reply.type("text/plain").send(`Hello, this is HTTP API ${version} (Hrana over HTTP)`);
+  };
+  for (const prefix of ["", "/:db"]) {
+    app.get(`${prefix}/v2`, hello("v2"));
+    app.get(`${prefix}/v3`, hello("v3"));
+    app.get(`${prefix}/v3-protobuf`, hello("v3"));
+    app.post(`${prefix}/v2/pipeline`, pipeline(context, 2, httpCodecs.json));
+    app.post(`${prefix}/v3/pipeline`, pipeline(context, 3, httpCodecs.json));
+    app.post(`${prefix}/v3-protobuf/pipeline`, pipeline(context, 3, httpCodecs.protobuf));
+    app.post(`${prefix}/v3/cursor`, cursor(context, httpCodecs.json));
+    app.post(`${prefix}/v3-protobuf/cursor`, cursor(context, httpCodecs.protobuf));
+  }
+}
+
+/** Opens a new stream (no baton) or resumes the one the baton names. */
+async function openOrResume(
+  context: ServerContext,
+  database: string,
+  baton: string | null,
+  signal: AbortSignal,
+): Promise<Session> {
+  if (baton !== null) return context.store.resume(baton, database, ANONYMOUS);
+  if (context.closing) throw new ServerError(503, "SERVER_SHUTTING_DOWN", "The server is shutting down");
+  const handle = await context.registry.get(database, signal);
+  try {
+    return await context.store.open(handle.database, handle, ANONYMOUS, handle.database.readOnly, signal);
+  } catch (error) {
+    handle.release(); // idempotent: the store may already have dropped it
+    throw error;
+  }
+}
+
+/** Aborts when the client goes away before the answer is sent. */
+function requestSignal(reply: FastifyReply): AbortSignal {
+  const controller = new AbortController();
+  reply.raw.once("close", () => {
+    if (!reply.raw.writableFinished) controller.abort();
+  });
+  return controller.signal;
+}
+
+function sendFailure(reply: FastifyReply, codec: HttpCodec, error: unknown): FastifyReply {
+  const answer = isProtocolError(error) ? { status: 400, message: error.message, code: "PROTOCOL_ERROR" } : toErrorReply(error);
+  if (answer.status >= 500) reply.log.error({ err: error }, "pipeline failed");
+  // Buffer bodies keep the Content-Type exact (see sendError).
+  const body = codec.encodeError({ message: answer.message, code: answer.code });
+  return reply.code(answer.status).header("content-type", codec.contentType).send(Buffer.from(body));
+}
+
+function pipeline(context: ServerContext, version: ProtocolVersion, codec: HttpCodec) {
+  return async (request: FastifyRequest<{ Params: DbParams }>, reply: FastifyReply) => {
+    let session: Session | undefined;
+    try {
+      const database = context.resolveDatabase(request, request.params.db);
+      const body = codec.decodePipeline(bodyBytes(request), version);
+      session = await openOrResume(context, database, body.baton, requestSignal(reply));
+      const connection = streamConnection(session);
+      const results: StreamResult[] = [];
+      let closed = false;
+      for (const streamRequest of body.requests) {
+        if (closed) {
+          results.push({ type: "error", error: { message: "The stream was closed by an earlier request", code: "STREAM_CLOSED" } });
+        } else if (streamRequest.type === "close") {
+          closed = true;
+          results.push({ type: "ok", response: { type: "close" } });
+        } else {
+          results.push(
+            await executeStreamRequest(connection, session, streamRequest, {
+              version,
+              maxStoredSql: HTTP_MAX_STORED_SQL,
+              maxStoredSqlLength: HTTP_MAX_STORED_SQL_LENGTH,
+            }),
+          );
+        }
+      }
+      let baton: string | null = null;
+      if (closed) {
+        const ending = session;
+        session = undefined;
+        await context.store.close(ending);
+      } else {
+        baton = context.store.baton(session);
+        session = undefined;
+      }
+      return reply
+        .type(codec.contentType)
+        .send(codec.encodePipeline({ baton, baseUrl: context.config.baseUrl, results }));
+    } catch (error) {
+      // A malformed request drops the stream (as sqld): its transaction is rolled back.
+      if (session !== undefined) await context.store.close(session).catch(() => undefined);
+      return sendFailure(reply, codec, error);
+    }
+  };
+}
+
+function cursor(context: ServerContext, codec: HttpCodec) {
+  return async (request: FastifyRequest<{ Params: DbParams }>, reply: FastifyReply) => {
+    let session: Session | undefined;
+    try {
+      const database = context.resolveDatabase(request, request.params.db);
+      const body = codec.decodeCursor(bodyBytes(request));
+      const signal = requestSignal(reply);
+      session = await openOrResume(context, database, body.baton, signal);
+      const owned = session;
+      const connection = streamConnection(owned);
+      // The baton goes out first, while the batch still runs: it is honoured only once this body is finished.
+      const head = codec.encodeCursorHead({ baton: context.store.peekBaton(owned), baseUrl: context.config.baseUrl });
+      const entries = cursorEntries(connection, owned, body.batch, { version: 3, maxStoredSql: HTTP_MAX_STORED_SQL, maxStoredSqlLength: HTTP_MAX_STORED_SQL_LENGTH, cursorChunkRows: CURSOR_CHUNK_ROWS });
+      async function* lines(): AsyncGenerator<string | Uint8Array> {
+        try {
+          yield head;
+          for await (const entry of entries) {
+            if (signal.aborted) break;
+            yield codec.encodeCursorEntry(entry);
+          }
+        } finally {
+          // Also when the client went away mid-body: the stream stays resumable, and the reaper rolls it back
+          // if nobody comes back for it.
+          context.store.baton(owned);
+        }
+      }
+      session = undefined;
+      return reply.type(codec.cursorContentType).send(Readable.from(lines(), { objectMode: false }));
+    } catch (error) {
+      if (session !== undefined) await context.store.close(session).catch(() => undefined);
+      return sendFailure(reply, codec, error);
+    }
+  };
+}
+
+function bodyBytes(request: FastifyRequest): Uint8Array {
+  const body = request.body;
+  if (body instanceof Uint8Array) return body;
+  return new Uint8Array(0);
+}

@@ -1,0 +1,484 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { WebSocket } from "ws";
+import {
+  cursorEntries,
+  executeStreamRequest,
+  isProtocolError,
+  ProtocolError,
+  type ClientMsg,
+  type CursorEntry,
+  type HranaError,
+  type ProtocolVersion,
+  type ServerMsg,
+  type SqlStore,
+  type StreamRequest,
+  type WsRequest,
+  type WsResponse,
+} from "@hranad/hrana-protocol";
+import type { Session } from "@hranad/session-store";
+import { wsCodecs, type WsCodec } from "./codecs.js";
+import { ServerError, toErrorReply } from "./errors.js";
+import { withReadOnlyTransactions, type ReadOnlyTransactionState } from "./read-only-transactions.js";
+import { chooseSubprotocol, sendError } from "./server.js";
+import { ANONYMOUS, type ServerContext } from "./server-context.js";
+
+/** Open sockets, so that shutdown can close them. */
+export type WebSocketRegistry = Set<WebSocket>;
+
+/** sqld's limit for SQL texts stored on one WebSocket (connection-scoped). */
+const WS_MAX_STORED_SQL = 150;
+/** Cursor entries buffered per fetch at most, whatever `max_count` asks. */
+const MAX_FETCH_ENTRIES = 4096;
+
+interface DbParams {
+  db?: string;
+}
+
+/** WebSocket close codes (RFC 6455). */
+const CLOSE_NORMAL = 1000;
+const CLOSE_UNSUPPORTED_DATA = 1003;
+const CLOSE_INVALID_PAYLOAD = 1007;
+const CLOSE_POLICY = 1008;
+const CLOSE_INTERNAL = 1011;
+
+export function registerHranaWebSocket(app: FastifyInstance, context: ServerContext, sockets: WebSocketRegistry): void {
+  for (const url of ["/", "/:db"]) {
+    app.route<{ Params: DbParams }>({
+      method: "GET",
+      url,
+      // Checked before the upgrade so that a bad request gets a plain HTTP answer.
+      preValidation: async (request, reply) => {
+        if (request.headers.upgrade?.toLowerCase() !== "websocket") return;
+        context.resolveDatabase(request, request.params.db);
+        if (context.closing) return sendError(reply, 503, "SERVER_SHUTTING_DOWN", "The server is shutting down");
+        const offered = request.headers["sec-websocket-protocol"];
+        if (offered !== undefined) {
+          const protocols = new Set(offered.split(",").map((p) => p.trim()).filter((p) => p.length > 0));
+          if (chooseSubprotocol(protocols) === undefined) {
+            return sendError(
+              reply,
+              400,
+              "WEBSOCKET_PROTOCOL_UNSUPPORTED",
+              "Only these WebSocket subprotocols are supported: hrana3-protobuf, hrana3, hrana2, hrana1",
+            );
+          }
+        }
+        return undefined;
+      },
+      handler: async (request: FastifyRequest<{ Params: DbParams }>, reply: FastifyReply) => {
+        if (request.params.db !== undefined) context.resolveDatabase(request, request.params.db);
+        return sendError(reply, 404, "NOT_FOUND", "Connect with a WebSocket, or POST to /v2/pipeline or /v3/pipeline");
+      },
+      wsHandler: (socket: WebSocket, request: FastifyRequest<{ Params: DbParams }>) => {
+        const database = context.resolveDatabase(request, request.params.db);
+        sockets.add(socket);
+        const connection = new HranaSocket(socket, context, database, request.log);
+        socket.once("close", () => {
+          sockets.delete(socket);
+          void connection.dispose();
+        });
+      },
+    });
+  }
+}
+
+interface Logger {
+  error(object: object, message: string): void;
+}
+
+/** One stream of a socket: a Store session, addressed by the socket's stream id, running requests in order. */
+interface WsStream {
+  session: Session | undefined;
+  /** Why the stream could not be opened, for every later request on it. */
+  failure: HranaError | undefined;
+  /** The tail of this stream's request queue. */
+  queue: Promise<void>;
+  readonly readOnlyTransaction: ReadOnlyTransactionState;
+  closed: boolean;
+}
+
+interface WsCursor {
+  readonly streamId: number;
+  readonly iterator: AsyncIterator<CursorEntry>;
+  done: boolean;
+  /** The cursor could not be opened (its open_cursor got an error). */
+  failed: boolean;
+  /** Serializes fetches on this cursor. */
+  fetching: Promise<void>;
+  /** Resolves when the cursor is finished or closed, releasing its stream's queue. */
+  finish(): void;
+}
+
+/** The connection-scoped SQL texts of a socket (Hrana over WebSocket shares them across streams). */
+class SocketSqlStore implements SqlStore {
+  readonly #sql = new Map<number, string>();
+  storeSql(id: number, sql: string): void {
+    this.#sql.set(id, sql);
+  }
+  lookupSql(id: number): string | undefined {
+    return this.#sql.get(id);
+  }
+  dropSql(id: number): void {
+    this.#sql.delete(id);
+  }
+  get sqlCount(): number {
+    return this.#sql.size;
+  }
+}
+
+class HranaSocket {
+  readonly #socket: WebSocket;
+  readonly #context: ServerContext;
+  readonly #database: string;
+  readonly #log: Logger;
+  readonly #version: ProtocolVersion;
+  readonly #codec: WsCodec;
+  readonly #streams = new Map<number, WsStream>();
+  readonly #cursors = new Map<number, WsCursor>();
+  readonly #sql = new SocketSqlStore();
+  #helloed = false;
+  #disposed = false;
+
+  constructor(socket: WebSocket, context: ServerContext, database: string, log: Logger) {
+    this.#socket = socket;
+    this.#context = context;
+    this.#database = database;
+    this.#log = log;
+    const protocol = socket.protocol.toLowerCase();
+    this.#version = protocol === "hrana3" || protocol === "hrana3-protobuf" ? 3 : protocol === "hrana2" ? 2 : 1;
+    this.#codec = protocol === "hrana3-protobuf" ? wsCodecs.protobuf : wsCodecs.json;
+    socket.on("message", (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => this.#onMessage(data, isBinary));
+    socket.on("error", () => undefined);
+  }
+
+  #onMessage(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
+    if (this.#disposed) return;
+    if (isBinary !== this.#codec.binary) {
+      this.#close(CLOSE_UNSUPPORTED_DATA, this.#codec.binary ? "Only binary messages are accepted" : "Only text messages are accepted");
+      return;
+    }
+    const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+    let message: ClientMsg;
+    try {
+      message = this.#codec.decodeClientMsg(bytes, this.#version);
+    } catch (error) {
+      this.#protocolError(error, CLOSE_INVALID_PAYLOAD);
+      return;
+    }
+    try {
+      this.#handle(message);
+    } catch (error) {
+      this.#protocolError(error, CLOSE_POLICY);
+    }
+  }
+
+  #handle(message: ClientMsg): void {
+    if (message.type === "hello") {
+      if (this.#helloed && this.#version < 2) throw new ProtocolError("PROTO_BAD_REQUEST", "hello can be sent only once in Hrana 1");
+      this.#helloed = true;
+      // Open mode: any token (or none) is accepted.
+      this.#send({ type: "hello_ok" });
+      return;
+    }
+    if (!this.#helloed) throw new ProtocolError("PROTO_BAD_REQUEST", "The first message must be hello");
+    this.#request(message.requestId, message.request);
+  }
+
+  #request(requestId: number, request: WsRequest): void {
+    switch (request.type) {
+      case "open_stream":
+        return this.#openStream(requestId, request.streamId);
+      case "close_stream":
+        return this.#closeStream(requestId, request.streamId);
+      case "store_sql":
+        if (this.#sql.lookupSql(request.sqlId) !== undefined) {
+          throw new ProtocolError("PROTO_BAD_REQUEST", `SQL text ${request.sqlId} is already stored`);
+        }
+        if (this.#sql.sqlCount >= WS_MAX_STORED_SQL) {
+          return this.#respondError(requestId, { message: `At most ${WS_MAX_STORED_SQL} SQL texts can be stored on one connection`, code: "SQL_STORE_TOO_MANY" });
+        }
+        this.#sql.storeSql(request.sqlId, request.sql);
+        return this.#respond(requestId, { type: "store_sql" });
+      case "close_sql":
+        this.#sql.dropSql(request.sqlId);
+        return this.#respond(requestId, { type: "close_sql" });
+      case "open_cursor":
+        return this.#openCursor(requestId, request.streamId, request.cursorId, request);
+      case "fetch_cursor":
+        return this.#fetchCursor(requestId, request.cursorId, request.maxCount);
+      case "close_cursor":
+        return this.#closeCursor(requestId, request.cursorId);
+      default: {
+        const stream = this.#stream(request.streamId);
+        const { streamId: _streamId, ...rest } = request;
+        this.#enqueue(stream, requestId, async (session, connection) => {
+          const result = await executeStreamRequest(connection, this.#sql, rest as StreamRequest, {
+            version: this.#version,
+            maxStoredSql: WS_MAX_STORED_SQL,
+          });
+          if (result.type === "ok") this.#respond(requestId, result.response as WsResponse);
+          else this.#respondError(requestId, result.error);
+        });
+      }
+    }
+  }
+
+  #stream(streamId: number): WsStream {
+    const stream = this.#streams.get(streamId);
+    if (stream === undefined) throw new ProtocolError("PROTO_BAD_REQUEST", `Stream ${streamId} is not open`);
+    return stream;
+  }
+
+  #openStream(requestId: number, streamId: number): void {
+    if (this.#streams.has(streamId)) throw new ProtocolError("PROTO_BAD_REQUEST", `Stream ${streamId} is already open`);
+    if (this.#streams.size >= this.#context.config.limits.maxStreamsPerSocket) {
+      // Refused, but the id is still taken so that the client's later requests and close_stream make sense.
+      this.#streams.set(streamId, newStream(Promise.resolve(), { message: "Too many streams on this connection", code: "TOO_MANY_STREAMS" }));
+      return this.#respondError(requestId, { message: `At most ${this.#context.config.limits.maxStreamsPerSocket} streams can be open on one connection`, code: "TOO_MANY_STREAMS" });
+    }
+    const stream = newStream(Promise.resolve(), undefined);
+    this.#streams.set(streamId, stream);
+    stream.queue = (async () => {
+      try {
+        if (this.#context.closing) throw new ServerError(503, "SERVER_SHUTTING_DOWN", "The server is shutting down");
+        const handle = await this.#context.registry.get(this.#database);
+        let session: Session;
+        try {
+          session = await this.#context.store.open(handle.database, handle, ANONYMOUS, handle.database.readOnly, AbortSignal.timeout(30_000));
+        } catch (error) {
+          handle.release();
+          throw error;
+        }
+        if (this.#disposed) {
+          // The socket went away while the stream was opening.
+          await this.#context.store.close(session);
+          return;
+        }
+        stream.session = session;
+        this.#context.store.markIdle(session);
+        this.#respond(requestId, { type: "open_stream" });
+      } catch (error) {
+        stream.failure = hranaError(error);
+        this.#respondError(requestId, stream.failure);
+      }
+    })();
+  }
+
+  #closeStream(requestId: number, streamId: number): void {
+    const stream = this.#stream(streamId);
+    this.#streams.delete(streamId);
+    stream.closed = true;
+    for (const [cursorId, cursor] of this.#cursors) {
+      if (cursor.streamId === streamId) void this.#finishCursor(cursorId, cursor);
+    }
+    stream.queue = stream.queue.then(async () => {
+      await this.#endStream(stream);
+      this.#respond(requestId, { type: "close_stream" });
+    });
+  }
+
+  async #endStream(stream: WsStream): Promise<void> {
+    const session = stream.session;
+    stream.session = undefined;
+    if (session === undefined) return;
+    // Idempotent: a stream the reaper or an admin already ended has nothing left to close.
+    await this.#context.store.close(session).catch(() => undefined);
+  }
+
+  /** Runs `work` on the stream's session after everything queued before it. */
+  #enqueue(
+    stream: WsStream,
+    requestId: number,
+    work: (session: Session, connection: ReturnType<typeof withReadOnlyTransactions>) => Promise<void>,
+    options: { settled?: () => void; holdUntil?: () => Promise<void> } = {},
+  ): void {
+    stream.queue = stream.queue.then(async () => {
+      if (stream.failure !== undefined) {
+        options.settled?.();
+        this.#respondError(requestId, { message: `The stream is not open: ${stream.failure.message}`, code: "STREAM_NOT_OPEN" });
+        return;
+      }
+      const session = stream.session;
+      if (session === undefined) {
+        options.settled?.();
+        this.#respondError(requestId, { message: "The stream is closed", code: "STREAM_NOT_OPEN" });
+        return;
+      }
+      try {
+        this.#context.store.markBusy(session);
+      } catch (error) {
+        // Reaped (idle too long), killed by an admin…: say why, and the stream stays dead.
+        stream.failure = hranaError(error);
+        stream.session = undefined;
+        options.settled?.();
+        this.#respondError(requestId, stream.failure);
+        return;
+      }
+      try {
+        const connection = withReadOnlyTransactions(session.connection, stream.readOnlyTransaction, session.readOnly);
+        try {
+          await work(session, connection);
+        } finally {
+          options.settled?.();
+        }
+        if (options.holdUntil !== undefined) await options.holdUntil();
+      } catch (error) {
+        if (isProtocolError(error)) this.#protocolError(error, CLOSE_POLICY);
+        else this.#respondError(requestId, hranaError(error));
+      } finally {
+        this.#context.store.markIdle(session);
+      }
+    });
+  }
+
+  #openCursor(requestId: number, streamId: number, cursorId: number, request: { batch: Parameters<typeof cursorEntries>[2] }): void {
+    const stream = this.#stream(streamId);
+    if (this.#cursors.has(cursorId)) throw new ProtocolError("PROTO_BAD_REQUEST", `Cursor ${cursorId} is already open`);
+    let finish!: () => void;
+    const finished = new Promise<void>((resolve) => (finish = resolve));
+    // Reserve the id now: fetch_cursor may arrive before the stream reaches this request.
+    let iterator: AsyncIterator<CursorEntry> | undefined;
+    const pending: WsCursor = {
+      streamId,
+      get iterator() {
+        return iterator ?? emptyIterator;
+      },
+      done: false,
+      failed: false,
+      fetching: Promise.resolve(),
+      finish: () => finish(),
+    };
+    this.#cursors.set(cursorId, pending);
+    let opened!: () => void;
+    pending.fetching = new Promise<void>((resolve) => (opened = resolve));
+    this.#enqueue(
+      stream,
+      requestId,
+      async (_session, connection) => {
+        iterator = cursorEntries(connection, this.#sql, request.batch, {
+          version: 3,
+          maxStoredSql: WS_MAX_STORED_SQL,
+        })[Symbol.asyncIterator]();
+        this.#respond(requestId, { type: "open_cursor" });
+      },
+      {
+        settled: () => {
+          if (iterator === undefined) pending.failed = true;
+          opened();
+        },
+        // The cursor keeps its stream (and session) until it is finished or closed.
+        holdUntil: () => finished,
+      },
+    );
+  }
+
+  #fetchCursor(requestId: number, cursorId: number, maxCount: number): void {
+    const cursor = this.#cursors.get(cursorId);
+    if (cursor === undefined) throw new ProtocolError("PROTO_BAD_REQUEST", `Cursor ${cursorId} is not open`);
+    cursor.fetching = cursor.fetching.then(async () => {
+      if (cursor.failed) {
+        await this.#finishCursor(cursorId, cursor);
+        this.#respondError(requestId, { message: `Cursor ${cursorId} is not open`, code: "CURSOR_NOT_OPEN" });
+        return;
+      }
+      const entries: CursorEntry[] = [];
+      const limit = Math.min(Math.max(maxCount, 1), MAX_FETCH_ENTRIES);
+      try {
+        while (!cursor.done && entries.length < limit) {
+          const next = await cursor.iterator.next();
+          if (next.done === true) {
+            cursor.done = true;
+            break;
+          }
+          entries.push(next.value);
+        }
+      } catch (error) {
+        cursor.done = true;
+        entries.push({ type: "error", error: hranaError(error) });
+      }
+      if (cursor.done) await this.#finishCursor(cursorId, cursor);
+      this.#respond(requestId, { type: "fetch_cursor", entries, done: cursor.done });
+    });
+  }
+
+  #closeCursor(requestId: number, cursorId: number): void {
+    const cursor = this.#cursors.get(cursorId);
+    if (cursor === undefined) {
+      this.#respond(requestId, { type: "close_cursor" });
+      return;
+    }
+    cursor.fetching = cursor.fetching.then(async () => {
+      await this.#finishCursor(cursorId, cursor);
+      this.#respond(requestId, { type: "close_cursor" });
+    });
+  }
+
+  async #finishCursor(cursorId: number, cursor: WsCursor): Promise<void> {
+    if (this.#cursors.get(cursorId) === cursor) this.#cursors.delete(cursorId);
+    if (!cursor.done) {
+      cursor.done = true;
+      await cursor.iterator.return?.().catch(() => undefined);
+    }
+    cursor.finish();
+  }
+
+  #respond(requestId: number, response: WsResponse): void {
+    this.#send({ type: "response_ok", requestId, response });
+  }
+
+  #respondError(requestId: number, error: HranaError): void {
+    this.#send({ type: "response_error", requestId, error });
+  }
+
+  #send(message: ServerMsg): void {
+    if (this.#disposed || this.#socket.readyState !== this.#socket.OPEN) return;
+    this.#socket.send(this.#codec.encodeServerMsg(message), { binary: this.#codec.binary });
+  }
+
+  #protocolError(error: unknown, code: number): void {
+    if (isProtocolError(error)) {
+      this.#close(code, error.message);
+      return;
+    }
+    this.#log.error({ err: error }, "WebSocket request failed");
+    this.#close(CLOSE_INTERNAL, "Internal server error");
+  }
+
+  #close(code: number, reason: string): void {
+    // A close reason is at most 123 bytes.
+    const bytes = Buffer.from(reason, "utf8");
+    const trimmed = bytes.length > 123 ? bytes.subarray(0, 120).toString("utf8") + "…" : reason;
+    this.#socket.close(code, Buffer.byteLength(trimmed) > 123 ? reason.slice(0, 60) : trimmed);
+    void this.dispose();
+  }
+
+  /** Ends every stream of the socket, rolling back their transactions. */
+  async dispose(): Promise<void> {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    for (const [cursorId, cursor] of this.#cursors) await this.#finishCursor(cursorId, cursor);
+    const streams = [...this.#streams.values()];
+    this.#streams.clear();
+    await Promise.all(
+      streams.map(async (stream) => {
+        stream.closed = true;
+        await stream.queue.catch(() => undefined);
+        await this.#endStream(stream);
+      }),
+    );
+    if (this.#socket.readyState === this.#socket.OPEN) this.#socket.close(CLOSE_NORMAL, "Goodbye");
+  }
+}
+
+function newStream(queue: Promise<void>, failure: HranaError | undefined): WsStream {
+  return { session: undefined, failure, queue, readOnlyTransaction: { active: false }, closed: false };
+}
+
+const emptyIterator: AsyncIterator<CursorEntry> = {
+  next: async () => ({ done: true, value: undefined }),
+};
+
+function hranaError(error: unknown): HranaError {
+  const answer = toErrorReply(error);
+  return { message: answer.message, code: answer.code };
+}

@@ -1,0 +1,16 @@
+export { startServer, type HranadServer, DEFAULT_DATABASE } from "./server.js";
+export type { ServerContext } from "./server-context.js";
+export {
+  parseConfig,
+  loadConfigFile,
+  resolveCli,
+  ConfigError,
+  DEFAULT_CONFIG,
+  DEFAULT_LIMITS,
+  type ServerConfig,
+  type Limits,
+  type DatabaseSettings,
+  type DatabaseMode,
+} from "./config.js";
+export { ServerError, ERROR_STATUSES } from "./errors.js";
+export { VERSION } from "./version.js";

@@ -1,0 +1,18 @@
+import type { FastifyRequest } from "fastify";
+import type { Registry } from "@hranad/registry";
+import type { SessionStore } from "@hranad/session-store";
+import type { ServerConfig } from "./config.js";
+
+/** Who a request is. Open mode has one principal with full access to every database. */
+export const ANONYMOUS = "anonymous";
+
+/** Everything a request handler needs, built once per server. */
+export interface ServerContext {
+  readonly config: ServerConfig;
+  readonly registry: Registry;
+  readonly store: SessionStore;
+  /** Resolves the database a request addresses, or throws `DATABASE_NOT_FOUND`. */
+  resolveDatabase(request: FastifyRequest, pathName: string | undefined): string;
+  /** Whether shutdown has begun: new streams are refused. */
+  readonly closing: boolean;
+}

@@ -1,0 +1,209 @@
+import { mkdirSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import websocket from "@fastify/websocket";
+import type { Driver } from "@hranad/driver";
+import { betterSqlite3Driver } from "@hranad/driver-better-sqlite3";
+import { libsqlDriver } from "@hranad/driver-libsql";
+import { Registry, type DatabaseConfig } from "@hranad/registry";
+import { SessionStore } from "@hranad/session-store";
+import type { ServerConfig } from "./config.js";
+import { ServerError, toErrorReply } from "./errors.js";
+import { registerHranaHttp } from "./hrana-http.js";
+import { registerHranaWebSocket, type WebSocketRegistry } from "./hrana-ws.js";
+import type { ServerContext } from "./server-context.js";
+import { VERSION } from "./version.js";
+
+export interface HranadServer {
+  readonly app: FastifyInstance;
+  readonly registry: Registry;
+  readonly store: SessionStore;
+  /** `http://host:port` */
+  readonly url: string;
+  readonly port: number;
+  /** Graceful shutdown: stops listening, closes every stream (rolling back), checkpoints and closes databases. */
+  close(): Promise<void>;
+}
+
+const DRIVERS: readonly Driver[] = [betterSqlite3Driver, libsqlDriver];
+
+/** The name Hrana paths address when they carry no database segment. */
+export const DEFAULT_DATABASE = "default";
+
+const RESERVED_PATH_SEGMENTS = new Set(["v1", "v2", "v3", "v3-protobuf", "health", "version", "admin"]);
+
+/** Builds the server (routes, registry, session store) and starts listening. */
+export async function startServer(config: ServerConfig): Promise<HranadServer> {
+  mkdirSync(config.dataDir, { recursive: true });
+  const registry = new Registry({
+    dataDir: config.dataDir,
+    drivers: DRIVERS,
+    defaultDriver: "better-sqlite3",
+    databases: config.databases.map(
+      (d): DatabaseConfig => ({
+        name: d.name,
+        ...(d.path !== undefined ? { path: d.path } : {}),
+        ...(d.driver !== undefined ? { driver: d.driver } : {}),
+        mode: d.mode ?? "create",
+      }),
+    ),
+    defaults: {
+      busyTimeoutMs: config.limits.busyTimeoutMs,
+      statementTimeoutMs: config.limits.statementTimeoutMs,
+      maxConnections: config.limits.maxConnections,
+    },
+  });
+  const store = new SessionStore({
+    idleTimeoutMs: config.limits.idleTimeoutMs,
+    maxLifetimeMs: config.limits.maxLifetimeMs,
+    maxSessionsPerDatabase: config.limits.maxSessionsPerDatabase,
+    ...(config.limits.transactionTimeoutMs > 0 ? { transactionTimeoutMs: config.limits.transactionTimeoutMs } : {}),
+  });
+  const reaper = new AbortController();
+  store.startReaper(1000, reaper.signal);
+
+  const app = Fastify({
+    logger: config.logLevel === "silent" ? false : { level: config.logLevel },
+    bodyLimit: config.limits.maxBodyBytes,
+    // Hrana clients pipeline on keep-alive connections; do not let a slow client hold a socket forever.
+    requestTimeout: 120_000,
+    logController: new LogController({ disableRequestLogging: config.logLevel !== "debug" }),
+    return503OnClosing: true,
+    // `createClient({url: "ws://host/db/"})` connects to `/db/`.
+    routerOptions: { ignoreTrailingSlash: true },
+    forceCloseConnections: "idle",
+  });
+
+  let closing = false;
+  const context: ServerContext = {
+    config,
+    registry,
+    store,
+    get closing() {
+      return closing;
+    },
+    resolveDatabase(request, pathName) {
+      const name = pathName ?? databaseFromHost(request.hostname, registry) ?? DEFAULT_DATABASE;
+      if (!registry.has(name)) {
+        throw new ServerError(404, "DATABASE_NOT_FOUND", `Database "${safeName(name)}" does not exist`);
+      }
+      return name;
+    },
+  };
+
+  // Every body is read as raw bytes: clients send JSON as text/plain (fetch's default) or with no type at all,
+  // and the Hrana codecs do their own strict decoding.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", { parseAs: "buffer" }, (_request, body, done) => done(null, body));
+
+  // Permissive CORS, as sqld: browsers use @libsql/client directly.
+  app.addHook("onRequest", async (request, reply) => {
+    reply.header("access-control-allow-origin", "*");
+    if (request.method === "OPTIONS") {
+      reply
+        .header("access-control-allow-methods", "GET, POST, OPTIONS")
+        .header("access-control-allow-headers", request.headers["access-control-request-headers"] ?? "*")
+        .header("access-control-max-age", "86400")
+        .code(204)
+        .send();
+      return reply;
+    }
+    return undefined;
+  });
+
+  app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    const fastifyCode = (error as { code?: unknown }).code;
+    if (fastifyCode === "FST_ERR_CTP_BODY_TOO_LARGE") {
+      return sendError(reply, 413, "BODY_TOO_LARGE", `The request body is larger than ${config.limits.maxBodyBytes} bytes`);
+    }
+    if (typeof fastifyCode === "string" && fastifyCode.startsWith("FST_ERR_CTP")) {
+      return sendError(reply, 400, "PROTOCOL_ERROR", "The request body could not be read");
+    }
+    const answer = toErrorReply(error);
+    if (answer.status >= 500) request.log.error({ err: error }, "request failed");
+    return sendError(reply, answer.status, answer.code, answer.message);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendError(reply, 404, "NOT_FOUND", `No route for ${request.method} ${request.url.split("?")[0]}`),
+  );
+
+  app.get("/health", async (_request, reply) => {
+    if (closing) return sendError(reply, 503, "SERVER_SHUTTING_DOWN", "The server is shutting down");
+    return reply.code(200).type("text/plain").send("");
+  });
+  app.get("/version", async (_request, reply) => reply.type("text/plain").send(`hranad ${VERSION}`));
+
+  const sockets: WebSocketRegistry = new Set();
+  await app.register(websocket, {
+    options: {
+      maxPayload: config.limits.maxBodyBytes,
+      handleProtocols: (protocols) => chooseSubprotocol(protocols) ?? false,
+    },
+  });
+  registerHranaHttp(app, context);
+  registerHranaWebSocket(app, context, sockets);
+
+  await app.listen({ host: config.host, port: config.port });
+  const address = app.server.address() as AddressInfo;
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}`;
+
+  let closed: Promise<void> | undefined;
+  return {
+    app,
+    registry,
+    store,
+    url,
+    port: address.port,
+    close() {
+      closed ??= (async () => {
+        closing = true;
+        for (const socket of sockets) socket.close(1001, "The server is shutting down");
+        await app.close();
+        reaper.abort();
+        await store.closeAll();
+        await registry.closeAll();
+      })();
+      return closed;
+    },
+  };
+}
+
+/**
+ * Answers `{message, code}` with a Content-Type of exactly `application/json`: @libsql/client reads an error body
+ * only then (a `; charset=…` suffix makes it fall back to a generic SERVER_ERROR). A Buffer body keeps Fastify
+ * from appending the charset.
+ */
+export function sendError(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
+  return reply.code(status).header("content-type", "application/json").send(Buffer.from(JSON.stringify({ message, code })));
+}
+
+/** Hrana subprotocols in the server's order of preference. */
+const SUBPROTOCOLS = ["hrana3-protobuf", "hrana3", "hrana2", "hrana1"];
+
+export function chooseSubprotocol(offered: Set<string>): string | undefined {
+  const lower = new Map([...offered].map((p) => [p.trim().toLowerCase(), p]));
+  for (const protocol of SUBPROTOCOLS) {
+    const original = lower.get(protocol);
+    if (original !== undefined) return original;
+  }
+  return undefined;
+}
+
+/** `<db>.example.com` addresses `<db>` when `<db>` is a declared database (never for IP addresses). */
+function databaseFromHost(hostname: string, registry: Registry): string | undefined {
+  const host = hostname.replace(/:\d+$/, "");
+  if (/^[\d.]+$/.test(host) || host.startsWith("[")) return undefined;
+  const first = host.split(".")[0];
+  if (first === undefined || host.indexOf(".") < 0) return undefined;
+  return registry.has(first) ? first : undefined;
+}
+
+/** A database name safe to echo back (it came from a URL). */
+function safeName(name: string): string {
+  return name.length > 64 ? `${name.slice(0, 64)}…` : name.replace(/[^\x20-\x7e]/g, "?");
+}
+
+export function isReservedSegment(segment: string): boolean {
+  return RESERVED_PATH_SEGMENTS.has(segment);
+}

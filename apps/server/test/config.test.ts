@@ -1,0 +1,53 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, DEFAULT_LIMITS, parseConfig, resolveCli } from "../src/config.js";
+
+describe("configuration", () => {
+  it("has a working default: database default on 127.0.0.1:8080", () => {
+    const { config } = resolveCli([], {});
+    expect(config.host).toBe("127.0.0.1");
+    expect(config.port).toBe(8080);
+    expect(config.databases).toEqual([{ name: "default", mode: "create" }]);
+    expect(config.dataDir).toMatch(/data$/);
+    expect(config.limits).toEqual(DEFAULT_LIMITS);
+  });
+
+  it("lets flags win over the environment", () => {
+    const { config } = resolveCli(["--port", "9000", "--host=0.0.0.0"], { PORT: "7000", HRANAD_HOST: "::1" });
+    expect(config.port).toBe(9000);
+    expect(config.host).toBe("0.0.0.0");
+    expect(resolveCli([], { PORT: "0" }).config.port).toBe(0);
+  });
+
+  it("parses limits with units and database lists or mappings", () => {
+    const config = parseConfig({
+      databases: { app: { driver: "libsql" }, logs: { mode: "readonly", path: "logs/main.db" } },
+      limits: { idleTimeoutMs: "30s", maxBodyBytes: "1MiB", maxSessionsPerDatabase: 4 },
+    });
+    expect(config.databases).toEqual([
+      { name: "app", driver: "libsql" },
+      { name: "logs", path: "logs/main.db", mode: "readonly" },
+    ]);
+    expect(config.limits.idleTimeoutMs).toBe(30_000);
+    expect(config.limits.maxBodyBytes).toBe(1 << 20);
+    expect(config.limits.maxSessionsPerDatabase).toBe(4);
+  });
+
+  it.each([
+    [{ bogus: 1 }, /unknown key "bogus"/],
+    [{ port: "http" }, /port/],
+    [{ databases: [{ name: "a/b" }] }, /databases\[0\]\.name/],
+    [{ databases: [{ name: "a" }, { name: "a" }] }, /declared twice/],
+    [{ databases: [{ name: "a", driver: "postgres" }] }, /driver/],
+    [{ limits: { idleTimeoutMs: "soon" } }, /limits.idleTimeoutMs/],
+    [{ limits: { maxConnections: 0 } }, /limits.maxConnections/],
+    [{ baseUrl: "ftp://x" }, /baseUrl/],
+  ])("refuses %j", (document, message) => {
+    expect(() => parseConfig(document)).toThrow(ConfigError);
+    expect(() => parseConfig(document)).toThrow(message);
+  });
+
+  it("refuses unknown flags and flags without values", () => {
+    expect(() => resolveCli(["--nope"], {})).toThrow(/unknown option/);
+    expect(() => resolveCli(["--port"], {})).toThrow(/needs a value/);
+  });
+});
