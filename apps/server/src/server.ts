@@ -162,7 +162,8 @@ export async function startServer(config: ServerConfig): Promise<HranadServer> {
         await app.close();
         reaper.abort();
         await store.closeAll();
-        await registry.closeAll();
+        // Streams that were busy at closeAll end when their request finishes; give them the registry's bound.
+        await registry.closeAll({ timeoutMs: 15_000 });
       })();
       return closed;
     },
