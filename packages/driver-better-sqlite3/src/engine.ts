@@ -107,7 +107,7 @@ class BetterSqlite3Database implements NativeDatabase {
     this.#db.loadExtension(path);
   }
 
-  prepare(sql: string): NativeStatement {
+  prepare(sql: string, _explain: boolean): NativeStatement {
     return new BetterSqlite3Statement(this.#db.prepare(sql));
   }
 

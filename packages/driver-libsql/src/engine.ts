@@ -7,6 +7,8 @@
  */
 import { existsSync } from "node:fs";
 import { pathToFileURL } from "node:url";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import Database from "libsql";
 import { extensionPath } from "@hranad/sqlite-guard";
 import {
@@ -24,6 +26,22 @@ import {
 import type { Column, OpenMode, Value } from "@hranad/driver";
 
 type LibsqlDatabase = InstanceType<typeof Database>;
+
+/**
+ * libsql never resets a finished EXPLAIN statement (better-sqlite3 does): it stays "in progress" (COMMIT fails,
+ * interrupts stick) until the statement is garbage-collected. This engine runs in its own worker, so it may force
+ * a collection after an EXPLAIN; the host then waits one turn of the event loop for the finalizers.
+ */
+function loadCollector(): (() => void) | undefined {
+  try {
+    setFlagsFromString("--expose-gc");
+    const gc: unknown = runInNewContext("gc");
+    return typeof gc === "function" ? (gc as () => void) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+const collectGarbage = loadCollector();
 type LibsqlStatement = ReturnType<LibsqlDatabase["prepare"]>;
 
 interface LibsqlColumn {
@@ -112,6 +130,7 @@ class LibsqlNativeStatement implements NativeStatement {
 
 class LibsqlNativeDatabase implements NativeDatabase {
   readonly #db: LibsqlDatabase;
+  #explainRan = false;
 
   constructor(db: LibsqlDatabase) {
     this.#db = db;
@@ -126,8 +145,16 @@ class LibsqlNativeDatabase implements NativeDatabase {
     this.#db.loadExtension(path);
   }
 
-  prepare(sql: string): NativeStatement {
+  prepare(sql: string, explain: boolean): NativeStatement {
+    if (explain) this.#explainRan = true;
     return new LibsqlNativeStatement(this.#db, this.#db.prepare(sql));
+  }
+
+  settle(): Promise<void> | undefined {
+    if (!this.#explainRan || !collectGarbage) return undefined;
+    this.#explainRan = false;
+    collectGarbage();
+    return new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
   }
 
   exec(sql: string): void {

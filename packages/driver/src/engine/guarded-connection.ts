@@ -322,7 +322,7 @@ class GuardedConnection implements EngineConnection {
     this.#usable();
     if (!CHECKPOINT_MODES.has(mode)) throw new DriverError("ARGS_INVALID", `Unknown checkpoint mode ${String(mode)}`);
     try {
-      const rows = this.#db.prepare(`PRAGMA wal_checkpoint(${mode.toUpperCase()})`).all(NO_BINDINGS);
+      const rows = this.#db.prepare(`PRAGMA wal_checkpoint(${mode.toUpperCase()})`, false).all(NO_BINDINGS);
       const row = rows[0] ?? [];
       return { busy: Number(row[0] ?? 0), log: Number(row[1] ?? -1), checkpointed: Number(row[2] ?? -1) };
     } catch (error) {
@@ -401,8 +401,14 @@ class GuardedConnection implements EngineConnection {
   }
 
   #prepared(entry: CachedStatement, sql: string): NativeStatement {
-    if (!entry.native) entry.native = this.#db.prepare(sql);
+    // EXPLAIN statements are rare and some bindings only release them when dropped: never cache them.
+    if (entry.description.explain !== 0) return this.#db.prepare(sql, true);
+    if (!entry.native) entry.native = this.#db.prepare(sql, false);
     return entry.native;
+  }
+
+  settle(): Promise<void> | undefined {
+    return this.#closed ? undefined : this.#db.settle?.();
   }
 
   #bind(entry: CachedStatement, statement: Statement): Bindings {
@@ -416,7 +422,7 @@ class GuardedConnection implements EngineConnection {
   #internalRow(sql: string, bindings: Bindings): Value[] {
     let statement = this.#internal.get(sql);
     if (!statement) {
-      statement = this.#db.prepare(sql);
+      statement = this.#db.prepare(sql, false);
       this.#internal.set(sql, statement);
     }
     return statement.all(bindings)[0] ?? [];

@@ -22,10 +22,16 @@ export interface Bindings {
 
 export interface NativeDatabase {
   loadExtension(path: string): void;
-  prepare(sql: string): NativeStatement;
+  /** `explain` is true for EXPLAIN statements: they are never cached. */
+  prepare(sql: string, explain: boolean): NativeStatement;
   exec(sql: string): void;
   readonly inTransaction: boolean;
   close(): void;
+  /**
+   * Optional: returns a promise when the binding needs the event loop (e.g. to finalize dropped statements)
+   * before the connection is fully idle; the host holds the next request until it settles.
+   */
+  settle?(): Promise<void> | undefined;
 }
 
 export interface NativeRunResult {

@@ -56,6 +56,8 @@ export interface EngineConnection {
   /** Before the connection goes back to its pool: closes the cursor, rolls back, restores the base read-only state. */
   reset(): void;
   close(): void;
+  /** Optional: a promise the host awaits before it runs the next request (see `NativeDatabase.settle`). */
+  settle?(): Promise<void> | undefined;
 }
 
 /** What an engine module (the file a worker imports by URL) must export. */

@@ -107,21 +107,35 @@ async function open(request: Extract<HostRequest, { op: "open" }>): Promise<void
   }
 }
 
+/** Holds later requests (in order) until `pending` settles. */
+function hold(pending: Promise<void>): void {
+  queue = [];
+  void pending
+    .catch(() => undefined)
+    .then(() => {
+      const waiting = queue ?? [];
+      queue = undefined;
+      for (const next of waiting) dispatch(next);
+    });
+}
+
 function dispatch(request: HostRequest): void {
   if (queue) {
     queue.push(request);
     return;
   }
-  if (request.op !== "open") {
-    handle(request);
+  if (request.op === "open") {
+    hold(open(request));
     return;
   }
-  queue = [];
-  void open(request).then(() => {
-    const waiting = queue ?? [];
-    queue = undefined;
-    for (const next of waiting) dispatch(next);
-  });
+  handle(request);
+  let pending: Promise<void> | undefined;
+  try {
+    pending = connection?.settle?.();
+  } catch {
+    pending = undefined;
+  }
+  if (pending) hold(pending);
 }
 
 port.on("message", dispatch);
