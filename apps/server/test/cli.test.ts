@@ -83,7 +83,7 @@ describe("the hranad command", () => {
     const logs = createClient({ url: `${url}/logs/` });
     await app.execute("CREATE TABLE a (x)");
     await logs.execute("CREATE TABLE l (x)");
-    const missing = createClient({ url });
+    const missing = createClient({ url: url! });
     await expect(missing.execute("SELECT 1")).rejects.toThrow();
     app.close();
     logs.close();
