@@ -258,7 +258,7 @@ describe("round trips", () => {
     };
     const decoded = protobuf.decodePipelineRespBody(protobuf.encodePipelineRespBody(body));
     // A protobuf BatchResult carries no step count: trailing skipped steps are not on the wire.
-    const expected = structuredClone(body) as { results: { type: string; response?: { type: string; result?: { stepResults: unknown[]; stepErrors: unknown[] } } }[] };
+    const expected = structuredClone(body) as unknown as { results: { type: string; response?: { type: string; result?: { stepResults: unknown[]; stepErrors: unknown[] } } }[] };
     const batchResult = expected.results[1]!.response!.result!;
     batchResult.stepResults.length = 2;
     batchResult.stepErrors.length = 2;
