@@ -8,6 +8,7 @@ import { libsqlDriver } from "@hranad/driver-libsql";
 import { Registry, type DatabaseConfig } from "@hranad/registry";
 import { SessionStore } from "@hranad/session-store";
 import type { ServerConfig } from "./config.js";
+import { registerAdmin } from "./admin.js";
 import { ServerError, toErrorReply } from "./errors.js";
 import { registerHranaHttp } from "./hrana-http.js";
 import { registerHranaWebSocket, type WebSocketRegistry } from "./hrana-ws.js";
@@ -142,6 +143,7 @@ export async function startServer(config: ServerConfig): Promise<HranadServer> {
   });
   registerHranaHttp(app, context);
   registerHranaWebSocket(app, context, sockets);
+  registerAdmin(app, context);
 
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address() as AddressInfo;
