@@ -426,6 +426,7 @@ export class SessionStore {
     state.endReason = reason;
     const tombstone = this.#tombstoneOf(state);
     state.tombstone = tombstone;
+    state.busy = false;
     this.#sessions.delete(state.id);
     this.#facades.delete(state.id);
     this.#tombstones.add(state.id, tombstone);

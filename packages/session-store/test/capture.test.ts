@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SessionStore, type Session } from "../src/index.js";
-import { CountingCapture, DRIVERS, makeHarness, type Harness } from "./support.js";
+import { closeEverything, CountingCapture, DRIVERS, makeHarness, type Harness } from "./support.js";
 
 for (const { name, driver } of DRIVERS) {
   describe.runIf(driver !== undefined)(`changeset capture ownership on ${name}`, () => {
@@ -11,7 +11,7 @@ for (const { name, driver } of DRIVERS) {
       store = new SessionStore();
     });
     afterEach(async () => {
-      await store.closeAll();
+      await closeEverything(store);
       await h.cleanup();
     });
 

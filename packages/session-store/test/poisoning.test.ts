@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SqliteError } from "@hranad/driver";
 import { ManualClock, SessionStore, TransactionAbortedError, type Session } from "../src/index.js";
-import { DRIVERS, exec, makeHarness, rejection, type Harness } from "./support.js";
+import { closeEverything, DRIVERS, exec, makeHarness, rejection, type Harness } from "./support.js";
 
 /** Runs until the statement deadline interrupts it, writing nothing: an INSERT, so SQLite rolls back the transaction. */
 const ENDLESS_INSERT =
@@ -19,7 +19,7 @@ for (const { name, driver } of DRIVERS) {
       store = new SessionStore();
     });
     afterEach(async () => {
-      await store.closeAll();
+      await closeEverything(store);
       await h.cleanup();
     });
 

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ChangesetCapture, Driver, OpenOptions, Pool, Value } from "@hranad/driver";
-import type { Session, SessionDatabase } from "../src/index.js";
+import type { Session, SessionDatabase, SessionStore } from "../src/index.js";
 
 export interface LoadedDriver {
   readonly name: string;
@@ -104,6 +104,15 @@ export async function makeHarness(
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Closes every session of the store, busy ones included (test teardown: the pool cannot close otherwise). */
+export async function closeEverything(store: SessionStore): Promise<void> {
+  for (const info of store.list()) {
+    const session = store.get(info.id);
+    if (session !== undefined) await store.close(session);
+  }
+  await store.closeAll();
 }
 
 /** Runs SQL on the session's connection. */
