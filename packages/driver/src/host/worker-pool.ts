@@ -28,7 +28,8 @@ export class HostWorker {
   #terminating = false;
 
   constructor(scriptUrl: string) {
-    this.#worker = new Worker(new URL(scriptUrl));
+    // No inherited flags: the worker runs plain built JavaScript, and flags such as --input-type break it.
+    this.#worker = new Worker(new URL(scriptUrl), { execArgv: [] });
     this.#worker.unref();
     this.#worker.on("message", (reply: HostReply) => this.#onReply(reply));
     this.#worker.on("error", (error: Error) => this.#die(`The connection's worker failed: ${error.message}`));
