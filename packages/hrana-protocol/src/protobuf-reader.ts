@@ -38,7 +38,7 @@ export class ProtobufReader {
   /** Reads a field key; returns `field << 3 | wireType`. */
   tag(): number {
     this.#varint64();
-    if (this.#hi !== 0 || this.#lo > 0xffffffff) invalid("field key out of range");
+    if (this.#hi !== 0) invalid("field key out of range");
     const tag = this.#lo >>> 0;
     if (tag >>> 3 === 0) invalid("field number 0");
     return tag;

@@ -22,6 +22,7 @@ import {
   type ProtocolErrorCode,
   type StreamRequest,
   type StreamResult,
+  type WsRequest,
 } from "../src/index.js";
 
 const V2: ExecutorOptions = { version: 2, maxStoredSql: HTTP_MAX_STORED_SQL, maxStoredSqlLength: HTTP_MAX_STORED_SQL_LENGTH };
@@ -451,6 +452,20 @@ describe("sequence, describe, store_sql, get_autocommit", () => {
     const result = okResponse(await executeStreamRequest(conn, store, queued, V2));
     expect(result.type === "batch" && result.result.stepResults.map((r) => r?.rows)).toEqual([[["stored"]], [[2n]]]);
     await rejectsWith(() => inlineStoredSql(store, { type: "execute", stmt: { sqlId: 1 } }, 2), "PROTO_SQL_NOT_FOUND");
+
+    // WebSocket requests (with their stream and cursor ids) go through unchanged but for the SQL.
+    store.storeSql(2, "SELECT 'two'");
+    const wsRequest: WsRequest = { type: "open_cursor", streamId: 4, cursorId: 5, batch: { steps: [{ stmt: { sqlId: 2, args: [1n] } }] } };
+    expect(inlineStoredSql(store, wsRequest, 3)).toEqual({
+      type: "open_cursor",
+      streamId: 4,
+      cursorId: 5,
+      batch: { steps: [{ stmt: { sql: "SELECT 'two'", sqlId: null, args: [1n] } }] },
+    });
+    const wsExecute: WsRequest = { type: "execute", streamId: 4, stmt: { sqlId: 2 } };
+    if (wsExecute.type !== "execute") throw new Error("unreachable");
+    const inlined = inlineStoredSql(store, wsExecute, 2);
+    expect(okResponse(await executeStreamRequest(conn, store, inlined, V2))).toMatchObject({ result: { rows: [["two"]] } });
   });
 });
 
