@@ -9,7 +9,7 @@ export type {
   TeardownErrorContext,
 } from "./store.js";
 export { Session } from "./session.js";
-export { SessionConnection } from "./session-connection.js";
+export type { SessionConnection } from "./session-connection.js";
 export type { Poison } from "./session-state.js";
 export type { EndReason } from "./tombstones.js";
 export { systemClock, ManualClock } from "./clock.js";

@@ -8,7 +8,7 @@ import {
   type EndReason,
   type Session,
 } from "../src/index.js";
-import { DRIVERS, HandleCounter, makeHarness, thrown, type Harness } from "./support.js";
+import { closeEverything, DRIVERS, HandleCounter, makeHarness, thrown, type Harness } from "./support.js";
 
 const IDLE = 1000;
 const LIFETIME = 4000;
@@ -22,6 +22,8 @@ type Op =
   | { readonly kind: "finish"; readonly i: number }
   | { readonly kind: "close"; readonly i: number }
   | { readonly kind: "kill"; readonly i: number }
+  | { readonly kind: "peek"; readonly i: number }
+  | { readonly kind: "closeAll" }
   | { readonly kind: "advance"; readonly ms: number };
 
 const opArbitrary: fc.Arbitrary<Op> = fc.oneof(
@@ -38,6 +40,8 @@ const opArbitrary: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("close" as const), i: fc.nat(7) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("kill" as const), i: fc.nat(7) }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant("advance" as const), ms: fc.integer({ min: 0, max: 1500 }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("peek" as const), i: fc.nat(7) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("closeAll" as const) }) },
 );
 
 interface ModelSession {
@@ -50,6 +54,10 @@ interface ModelSession {
   /** The last baton handed out, and whether a resume consumed it. */
   current: string | undefined;
   consumed: boolean;
+  /** A baton handed out by peekBaton during the current request: baton() must return the same. */
+  peeked: string | undefined;
+  /** closeAll skipped it while busy: it ends when its request finishes. */
+  closeWhenIdle: boolean;
   /** Every baton a resume accepted: none may work again. */
   readonly used: string[];
 }
@@ -106,6 +114,8 @@ async function runScenario(h: Harness, ops: readonly Op[]): Promise<void> {
               lastActiveAt: clock.now(),
               current: undefined,
               consumed: false,
+              peeked: undefined,
+              closeWhenIdle: false,
               used: [],
             });
           } else {
@@ -147,10 +157,33 @@ async function runScenario(h: Harness, ops: readonly Op[]): Promise<void> {
           if (m === undefined || m.state !== "busy") break;
           const baton = store.baton(m.session);
           expect(m.used).not.toContain(baton);
+          if (m.peeked !== undefined) expect(baton).toBe(m.peeked);
+          m.peeked = undefined;
           m.current = baton;
           m.consumed = false;
           m.state = "idle";
           m.lastActiveAt = clock.now();
+          if (m.closeWhenIdle) {
+            m.state = "ended";
+            m.reason = "shutdown";
+          }
+          break;
+        }
+        case "peek": {
+          if (m === undefined || m.state !== "busy") break;
+          const peeked = store.peekBaton(m.session);
+          expect(refusal(peeked, m.principal).code).toBe("STREAM_BUSY");
+          m.peeked = peeked;
+          break;
+        }
+        case "closeAll": {
+          await store.closeAll();
+          for (const s of model) {
+            if (s.state === "idle") {
+              s.state = "ended";
+              s.reason = "shutdown";
+            } else if (s.state === "busy") s.closeWhenIdle = true;
+          }
           break;
         }
         case "close": {
@@ -191,6 +224,7 @@ async function runScenario(h: Harness, ops: readonly Op[]): Promise<void> {
     for (const s of model) if (s.state === "busy") store.baton(s.session);
     stop.abort();
     await stopped;
+    await closeEverything(store); // a failed run must not leak connections into the next one
     await store.settled();
   }
   // after shutdown: nothing leaked, and no baton ever handed out resumes
@@ -216,7 +250,7 @@ for (const { name, driver } of DRIVERS) {
     it("keeps the invariants: no connection leaked, count = live sessions, no baton works twice", async () => {
       await fc.assert(
         fc.asyncProperty(fc.array(opArbitrary, { minLength: 1, maxLength: 40 }), (ops) => runScenario(h, ops)),
-        { numRuns: 40 },
+        { numRuns: Number(process.env.PROPERTY_RUNS ?? 40) },
       );
     });
   });

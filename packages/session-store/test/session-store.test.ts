@@ -216,6 +216,36 @@ for (const { name, driver } of DRIVERS) {
       expect(thrown(() => store.resume(baton, "main", "alice"))).toMatchObject({ code: "STREAM_CLOSED" });
     });
 
+    it("closes a cursor left open when the session ends, rolls back, and refuses the cursor afterwards", async () => {
+      const session = await open();
+      await exec(session, "BEGIN");
+      await exec(session, "INSERT INTO t (x) VALUES (1), (2), (3)");
+      const cursor = await session.connection.openCursor({ sql: "SELECT x FROM t ORDER BY x" });
+      const page = await cursor.next(2);
+      expect(page.rows.map((row) => row[0])).toEqual([1n, 2n]);
+      expect(page.done).toBe(false);
+      await store.close(session);
+      expect(await h.committedRows()).toEqual([]);
+      expect(h.pool.stats().inUse).toBe(0);
+      await expect(cursor.next(2)).rejects.toMatchObject({ code: "CONNECTION_CLOSED" });
+    });
+
+    it("reads a cursor to its end through the guarded connection", async () => {
+      const session = await open();
+      await exec(session, "INSERT INTO t (x) VALUES (1), (2), (3)");
+      const cursor = await session.connection.openCursor({ sql: "SELECT x FROM t ORDER BY x" });
+      const rows = [];
+      for (;;) {
+        const page = await cursor.next(2);
+        rows.push(...page.rows.map((row) => row[0]));
+        if (page.done) break;
+      }
+      await cursor.close();
+      expect(rows).toEqual([1n, 2n, 3n]);
+      expect(session.connection.autocommit).toBe(true);
+      await exec(session, "SELECT 1"); // the connection is free for the next statement
+    });
+
     it("lets the request that holds a busy session close it (the pipeline's close request)", async () => {
       const session = await open();
       const baton = store.baton(session);
