@@ -155,10 +155,10 @@ describe("one watchdog for many connections", () => {
   it("interrupts runaway statements on several connections at once, each at its own deadline", async () => {
     const dir = tempDir();
     const plans = [
-      { driver: "better-sqlite3", deadlineMs: 300 },
-      { driver: "libsql", deadlineMs: 400 },
       { driver: "better-sqlite3", deadlineMs: 500 },
       { driver: "libsql", deadlineMs: 600 },
+      { driver: "better-sqlite3", deadlineMs: 700 },
+      { driver: "libsql", deadlineMs: 800 },
     ];
     const workers = plans.map(
       ({ driver, deadlineMs }, i) =>

@@ -55,10 +55,11 @@ interface RawDatabase {
   close(): unknown;
 }
 
-const openConnections = new Set<TestConnection>();
+/** Connections of the current test, closed when it finishes. */
+const testConnections = new Set<TestConnection>();
 
-function closeAll(): void {
-  for (const connection of openConnections) connection.close();
+function closeTestConnections(): void {
+  for (const connection of testConnections) connection.close();
 }
 
 /**
@@ -66,10 +67,19 @@ function closeAll(): void {
  * drivers do. It is closed when the test finishes.
  */
 export function open(driver: DriverName, path: string, options: { load?: boolean } = {}): TestConnection {
+  const connection = openConnection(driver, path, options);
+  testConnections.add(connection);
+  onTestFinished(closeTestConnections);
+  return connection;
+}
+
+/** Like `open`, for a connection shared by several tests: the caller closes it. */
+export function openConnection(driver: DriverName, path: string, options: { load?: boolean } = {}): TestConnection {
   const db = (driver === "better-sqlite3" ? new BetterSqlite3(path) : new Libsql(path)) as unknown as RawDatabase;
   if (options.load !== false) db.loadExtension(extensionPath);
   if (driver === "libsql") db.exec("PRAGMA busy_timeout = 5000"); // libsql defaults to 0
   const iterators = new Set<Iterator<unknown[]>>();
+  let closed = false;
   const connection: TestConnection = {
     driver,
     query: queryOneFrom(db),
@@ -90,25 +100,30 @@ export function open(driver: DriverName, path: string, options: { load?: boolean
     },
     loadExtension: () => void db.loadExtension(extensionPath),
     close: () => {
-      if (!openConnections.delete(connection)) return;
+      if (closed) return;
+      closed = true;
+      testConnections.delete(connection);
       // better-sqlite3 refuses to close under an unfinished iterator (libsql's have no return()).
       for (const iterator of iterators) iterator.return?.();
       db.close();
     },
   };
-  openConnections.add(connection);
-  onTestFinished(closeAll);
   return connection;
 }
 
-/** A fresh temporary directory, removed after the current test. */
+/** A fresh temporary directory, removed (after the test's connections are closed) when the current test finishes. */
 export function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "sqlite-guard-"));
+  const dir = makeTempDir();
   onTestFinished(() => {
-    closeAll();
+    closeTestConnections();
     rmSync(dir, { recursive: true, force: true });
   });
   return dir;
+}
+
+/** A fresh temporary directory that the caller removes. */
+export function makeTempDir(): string {
+  return mkdtempSync(join(tmpdir(), "sqlite-guard-"));
 }
 
 /** The SQLite error code of a driver error (both drivers set `code`), or a marker when nothing was thrown. */

@@ -1,7 +1,16 @@
-import { existsSync } from "node:fs";
-import { describe, expect, it } from "vitest";
+import { existsSync, rmSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { claimGuardToken, setAttachAllowed, setReadOnly } from "../src/index.js";
-import { DRIVERS, errorOf, open, tempDir, type DriverName, type TestConnection } from "./helpers.js";
+import {
+  DRIVERS,
+  errorOf,
+  makeTempDir,
+  open,
+  openConnection,
+  tempDir,
+  type DriverName,
+  type TestConnection,
+} from "./helpers.js";
 
 const NOT_AUTHORIZED = { code: "SQLITE_AUTH", message: "not authorized" };
 /** VACUUM is refused when it runs (its internal ATTACH), with SQLite's generic message. */
@@ -9,8 +18,15 @@ const DENIED_AT_RUN = { code: "SQLITE_AUTH", message: "authorization denied" };
 
 /** A database with one of everything, prepared while the guard is off; returns the connection with the guard on. */
 function guardedDatabase(driver: DriverName): { db: TestConnection; token: string; dir: string } {
-  const dir = tempDir();
-  const db = open(driver, `${dir}/main.db`);
+  return setUp(open, driver, tempDir());
+}
+
+function setUp(
+  opener: typeof open,
+  driver: DriverName,
+  dir: string,
+): { db: TestConnection; token: string; dir: string } {
+  const db = opener(driver, `${dir}/main.db`);
   const token = claimGuardToken(db.query);
   db.exec(`
     PRAGMA journal_mode = wal;
@@ -135,8 +151,18 @@ const ALLOWED: readonly [string, string][] = [
 ];
 
 describe.each(DRIVERS)("read-only guard through %s", (driver) => {
+  // The table-driven tests share one guarded database per driver: each checks that nothing changed.
+  let shared: { db: TestConnection; dir: string };
+  beforeAll(() => {
+    shared = setUp(openConnection, driver, makeTempDir());
+  });
+  afterAll(() => {
+    shared.db.close();
+    rmSync(shared.dir, { recursive: true, force: true });
+  });
+
   it.each(REFUSED)("refuses %s", (_name, sql, expected = NOT_AUTHORIZED) => {
-    const { db } = guardedDatabase(driver);
+    const { db } = shared;
     const before = snapshot(db);
     const error = errorOf(() => db.exec(sql));
     expect(error.code).toBe(expected.code);
@@ -146,7 +172,7 @@ describe.each(DRIVERS)("read-only guard through %s", (driver) => {
   });
 
   it.each(ALLOWED)("allows %s", (_name, sql) => {
-    const { db } = guardedDatabase(driver);
+    const { db } = shared;
     const before = snapshot(db);
     expect(errorOf(() => db.all(sql))).toEqual({ code: "NO_ERROR", message: "" });
     expect(snapshot(db)).toEqual(before);
