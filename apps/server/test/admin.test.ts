@@ -19,18 +19,18 @@ describe("the admin API", () => {
         { type: "execute", stmt: { sql: "INSERT INTO a VALUES (1)" } },
       ],
     });
-    const listing = await (await fetch(`${server.url}/admin/sessions?database=default`)).json();
+    const listing = (await (await fetch(`${server.url}/admin/sessions?database=default`)).json()) as any;
     expect(listing.sessions).toHaveLength(1);
     const session = listing.sessions[0];
     expect(session).toMatchObject({ database: "default", busy: false, inTransaction: true });
-    const none = await (await fetch(`${server.url}/admin/sessions?database=other`)).json();
+    const none = (await (await fetch(`${server.url}/admin/sessions?database=other`)).json()) as any;
     expect(none.sessions).toHaveLength(0);
 
     const kill = await fetch(`${server.url}/admin/sessions/${session.id}`, { method: "DELETE" });
     expect(kill.status).toBe(200);
     const again = await fetch(`${server.url}/admin/sessions/${session.id}`, { method: "DELETE" });
     expect(again.status).toBe(404);
-    expect((await again.json()).code).toBe("STREAM_NOT_FOUND");
+    expect(((await again.json()) as any).code).toBe("STREAM_NOT_FOUND");
 
     const late = await post(`${server.url}/v2/pipeline`, { baton: tx.json.baton, requests: [{ type: "execute", stmt: { sql: "COMMIT" } }] });
     expect(late.status).toBe(400);
@@ -42,7 +42,7 @@ describe("the admin API", () => {
   });
 
   it("reports databases and checkpoints one", async () => {
-    const stats = await (await fetch(`${server.url}/admin/databases`)).json();
+    const stats = (await (await fetch(`${server.url}/admin/databases`)).json()) as any;
     expect(stats.databases.map((d: { name: string }) => d.name).sort()).toEqual(["default", "other"]);
     const checkpoint = await fetch(`${server.url}/admin/databases/default/checkpoint`, { method: "POST" });
     expect(checkpoint.status).toBe(200);
