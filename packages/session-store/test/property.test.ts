@@ -241,7 +241,7 @@ for (const { name, driver } of DRIVERS) {
   describe.runIf(driver !== undefined)(`model-based sequences on ${name}`, () => {
     let h: Harness;
     beforeAll(async () => {
-      h = await makeHarness(driver!, { maxConnections: CAP, acquireTimeoutMs: 2000 });
+      h = await makeHarness(driver!, { maxConnections: CAP, acquireTimeoutMs: 10_000 });
     });
     afterAll(async () => {
       await h.cleanup();
