@@ -1,4 +1,5 @@
-import { existsSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Connection } from "../types.js";
 import type { ConformanceContext } from "./context.js";
@@ -43,6 +44,27 @@ export function poolTests(ctx: ConformanceContext): void {
       expect((await d.execute({ sql: "SELECT count(*) FROM t" })).rows).toEqual([[0n]]);
       await d.release();
       await second.close();
+    });
+
+    it("opens paths with URI-special characters in every mode", async () => {
+      const dir = join(ctx.dir, "odd name #1 ?x=%20 &");
+      mkdirSync(dir, { recursive: true });
+      const path = join(dir, "data base%3F.db");
+      await expect(ctx.driver.open({ path, mode: "readwrite" })).rejects.toMatchObject({ code: "OPEN_FAILED" });
+      const created = await ctx.driver.open({ path, mode: "create" });
+      const c = await created.acquire();
+      await c.execute({ sql: "CREATE TABLE t (x)" });
+      await c.execute({ sql: "INSERT INTO t VALUES (1)" });
+      await c.release();
+      await created.close();
+      expect(existsSync(path)).toBe(true);
+      for (const mode of ["readwrite", "readonly"] as const) {
+        const pool = await ctx.driver.open({ path, mode });
+        const d = await pool.acquire();
+        expect((await d.execute({ sql: "SELECT count(*) FROM t" })).rows).toEqual([[1n]]);
+        await d.release();
+        await pool.close();
+      }
     });
 
     it("gives each connection of a :memory: pool its own database", async () => {

@@ -1,3 +1,4 @@
+import { pathToFileURL } from "node:url";
 import { DriverError, SqliteError } from "../errors.js";
 import { sqliteBaseCodeName, sqliteCodeName, sqliteCodeNumber } from "../sqlite-codes.js";
 
@@ -5,7 +6,8 @@ import { sqliteBaseCodeName, sqliteCodeName, sqliteCodeNumber } from "../sqlite-
 export function scrubPath(message: string, path: string): string {
   if (!path || path === ":memory:") return message;
   let result = message;
-  for (const form of [encodeURI(path), path]) {
+  const forms = [pathToFileURL(path).pathname, encodeURI(path), path].sort((a, b) => b.length - a.length);
+  for (const form of forms) {
     if (form) result = result.split(form).join("<database>");
   }
   return result;
