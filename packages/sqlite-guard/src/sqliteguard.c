@@ -45,13 +45,15 @@ SQLITE_EXTENSION_INIT1
 /*
 ** One run of a top-level statement with a deadline.
 **   LIVE:  started (TRACE_STMT) and not ended: enforced.
-**   ENDED: TRACE_PROFILE seen: not enforced, kept until the next top-level statement starts, because SQLite may
-**          re-prepare and re-run the statement inside the same sqlite3_step() call after SQLITE_SCHEMA, and that
-**          retry emits no TRACE_STMT (tag-20220401a in SQLite's source).
+**   ENDED: TRACE_PROFILE seen before its deadline: not enforced, kept until the next top-level statement starts,
+**          because SQLite may re-prepare and re-run the statement inside the same sqlite3_step() call after
+**          SQLITE_SCHEMA, and that retry emits no TRACE_STMT (tag-20220401a in SQLite's source).
 **   RETRY: an ENDED run seen just before a prepare (the authorizer ran): it may be that retry, so it is enforced
 **          again with its original deadline until its next TRACE_PROFILE or the next top-level statement.
+**   DONE:  ended after its deadline or after the watchdog interrupted it: such a run is not retried (it failed with
+**          SQLITE_INTERRUPT, not SQLITE_SCHEMA), so it is never enforced again and a prepare that follows it is safe.
 */
-typedef enum { RUN_LIVE, RUN_ENDED, RUN_RETRY } RunState;
+typedef enum { RUN_LIVE, RUN_ENDED, RUN_RETRY, RUN_DONE } RunState;
 
 typedef struct Run {
   sqlite3_stmt *stmt; /* identity only: never dereferenced */
@@ -78,6 +80,7 @@ struct Guard {
   ** that thread may read them without the lock (fast paths of the callbacks). */
   Run *runs;
   int nruns, cap;
+  int nactive;                     /* LIVE + RETRY runs */
   int nended, nretry;
   int linked;                      /* in g_armed */
   Guard *prev, *next;
@@ -110,7 +113,7 @@ static void *watchdog_main(void *unused) {
       int fire = 0;
       for (int i = 0; i < g->nruns; i++) {
         Run *r = &g->runs[i];
-        if (r->state == RUN_ENDED || r->fired) continue;
+        if ((r->state != RUN_LIVE && r->state != RUN_RETRY) || r->fired) continue;
         if (r->at_ns <= now) {
           r->fired = 1;
           fire = 1;
@@ -183,7 +186,7 @@ static void sync_link(Guard *g) {
 
 /* Under g_mutex. */
 static void clear_runs(Guard *g) {
-  g->nruns = g->nended = g->nretry = 0;
+  g->nruns = g->nactive = g->nended = g->nretry = 0;
   sync_link(g);
 }
 
@@ -196,7 +199,7 @@ static void begin_run(Guard *g, sqlite3_stmt *stmt) {
     if (r->state != RUN_LIVE || r->stmt == stmt) continue;
     g->runs[j++] = *r;
   }
-  g->nruns = j;
+  g->nruns = g->nactive = j;
   g->nended = g->nretry = 0;
   if (g->deadline_ms > 0) {
     if (g->nruns == g->cap) {
@@ -214,6 +217,7 @@ static void begin_run(Guard *g, sqlite3_stmt *stmt) {
     r->at_ns = now_ns() + g->deadline_ms * 1000000LL;
     r->state = RUN_LIVE;
     r->fired = 0;
+    g->nactive++;
     wake_for(r->at_ns);
   }
   sync_link(g);
@@ -221,12 +225,18 @@ static void begin_run(Guard *g, sqlite3_stmt *stmt) {
 
 /* Under g_mutex: the statement ended (done, error, reset or finalized). */
 static void end_run(Guard *g, sqlite3_stmt *stmt) {
+  int64_t now = now_ns();
   for (int i = 0; i < g->nruns; i++) {
     Run *r = &g->runs[i];
-    if (r->stmt != stmt || r->state == RUN_ENDED) continue;
+    if (r->stmt != stmt || (r->state != RUN_LIVE && r->state != RUN_RETRY)) continue;
     if (r->state == RUN_RETRY) g->nretry--;
-    r->state = RUN_ENDED;
-    g->nended++;
+    g->nactive--;
+    if (r->fired || r->at_ns <= now) {
+      r->state = RUN_DONE;
+    } else {
+      r->state = RUN_ENDED;
+      g->nended++;
+    }
   }
 }
 
@@ -236,8 +246,8 @@ static void suspect_retries(Guard *g) {
     Run *r = &g->runs[i];
     if (r->state != RUN_ENDED) continue;
     r->state = RUN_RETRY;
-    r->fired = 0;
     g->nretry++;
+    g->nactive++;
     wake_for(r->at_ns);
   }
   g->nended = 0;
@@ -269,7 +279,7 @@ static int guard_trace(unsigned type, void *arg, void *p, void *x) {
       pthread_mutex_unlock(&g_mutex);
       return 0;
     case SQLITE_TRACE_PROFILE:
-      if (g->nruns == g->nended) return 0;
+      if (g->nactive == 0) return 0;
       pthread_mutex_lock(&g_mutex);
       end_run(g, (sqlite3_stmt *)p);
       pthread_mutex_unlock(&g_mutex);

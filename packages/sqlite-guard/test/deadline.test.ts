@@ -34,6 +34,20 @@ describe.each(DRIVERS)("statement deadline through %s", (driver) => {
     expect(timed(db, RUNAWAY).code).toBe("SQLITE_INTERRUPT");
   });
 
+  it("does not interrupt the statements that follow an interrupted one", () => {
+    const { db } = guarded(driver, ":memory:", 30);
+    const failures: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      expect(timed(db, RUNAWAY).code).toBe("SQLITE_INTERRUPT");
+      // Fresh statements, prepared right away: each prepare must not revive the interrupted run's deadline.
+      for (let j = 0; j < 20; j++) {
+        const result = timed(db, `SELECT ${i} * 100 + ${j}`);
+        if (result.code !== "NO_ERROR") failures.push(`${i}/${j}: ${result.code}`);
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+
   it("cannot be dodged by starting the SQL with a comment", () => {
     const { db } = guarded(driver, ":memory:", 200);
     for (const prefix of ["-- a comment\n", "/* a comment */ ", "--\n"]) {
