@@ -3,6 +3,7 @@ import type { WebSocket } from "ws";
 import {
   cursorEntries,
   executeStreamRequest,
+  inlineStoredSql,
   isProtocolError,
   ProtocolError,
   type ClientMsg,
@@ -203,16 +204,18 @@ class HranaSocket {
         this.#sql.dropSql(request.sqlId);
         return this.#respond(requestId, { type: "close_sql" });
       case "open_cursor":
-        return this.#openCursor(requestId, request.streamId, request.cursorId, request);
+        return this.#openCursor(requestId, request.streamId, request.cursorId, inlineStoredSql(this.#sql, request, this.#version));
       case "fetch_cursor":
         return this.#fetchCursor(requestId, request.cursorId, request.maxCount);
       case "close_cursor":
         return this.#closeCursor(requestId, request.cursorId);
       default: {
         const stream = this.#stream(request.streamId);
-        const { streamId: _streamId, ...rest } = request;
+        const { streamId: _streamId, ...withoutStream } = request;
+        // Stored SQL is connection-scoped: resolve it now, so that a later close_sql cannot overtake this request.
+        const rest = inlineStoredSql(this.#sql, withoutStream as StreamRequest, this.#version);
         this.#enqueue(stream, requestId, async (session, connection) => {
-          const result = await executeStreamRequest(connection, this.#sql, rest as StreamRequest, {
+          const result = await executeStreamRequest(connection, this.#sql, rest, {
             version: this.#version,
             maxStoredSql: WS_MAX_STORED_SQL,
           });
