@@ -402,6 +402,20 @@ for (const { name, driver } of DRIVERS) {
       expect(defaults.transactionTimeoutMs).toBe(0);
     });
 
+    it("reaps on the real clock too (system timers)", async () => {
+      const real = new SessionStore({ idleTimeoutMs: 200 });
+      const stop = new AbortController();
+      const stopped = real.startReaper(50, stop.signal);
+      const session = await real.open(h.db, h.handles.handle(), "alice", false);
+      const baton = real.baton(session);
+      await expect.poll(() => session.endReason, { timeout: 5000 }).toBe("expired");
+      await real.settled();
+      expect(h.pool.stats().inUse).toBe(0);
+      expect(thrown(() => real.resume(baton, "main", "alice"))).toMatchObject({ code: "STREAM_EXPIRED" });
+      stop.abort();
+      await stopped;
+    });
+
     it("a WebSocket-style session (no baton) is marked busy and idle explicitly", async () => {
       const session = await store.open(h.db, () => {}, "alice", false, undefined, { expires: false });
       store.markIdle(session);
