@@ -35,6 +35,8 @@ SQLITE_EXTENSION_INIT1
 #define TOKEN_CHARS (2 * TOKEN_BYTES)
 #define MAX_DEADLINE_MS 2147483647LL /* same ceiling as setTimeout */
 #define MAX_LIBRARIES 4
+/* A SCHEMA retry re-prepares right after the failed run ends, inside the same sqlite3_step() call. */
+#define RETRY_WINDOW_NS 1000000000LL
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -48,8 +50,9 @@ SQLITE_EXTENSION_INIT1
 **   ENDED: TRACE_PROFILE seen before its deadline: not enforced, kept until the next top-level statement starts,
 **          because SQLite may re-prepare and re-run the statement inside the same sqlite3_step() call after
 **          SQLITE_SCHEMA, and that retry emits no TRACE_STMT (tag-20220401a in SQLite's source).
-**   RETRY: an ENDED run seen just before a prepare (the authorizer ran): it may be that retry, so it is enforced
-**          again with its original deadline until its next TRACE_PROFILE or the next top-level statement.
+**   RETRY: an ENDED run seen just before a prepare (the authorizer ran) that follows its end closely: it may be
+**          that retry, so it is enforced again with its original deadline until its next TRACE_PROFILE or the next
+**          top-level statement. A prepare that comes later, or after the deadline, cannot be the retry (DONE).
 **   DONE:  ended after its deadline or after the watchdog interrupted it: such a run is not retried (it failed with
 **          SQLITE_INTERRUPT, not SQLITE_SCHEMA), so it is never enforced again and a prepare that follows it is safe.
 */
@@ -58,6 +61,7 @@ typedef enum { RUN_LIVE, RUN_ENDED, RUN_RETRY, RUN_DONE } RunState;
 typedef struct Run {
   sqlite3_stmt *stmt; /* identity only: never dereferenced */
   int64_t at_ns;      /* CLOCK_MONOTONIC deadline */
+  int64_t ended_ns;   /* when TRACE_PROFILE came (ENDED runs) */
   RunState state;
   int fired;          /* the watchdog already interrupted the connection for this run */
 } Run;
@@ -235,6 +239,7 @@ static void end_run(Guard *g, sqlite3_stmt *stmt) {
       r->state = RUN_DONE;
     } else {
       r->state = RUN_ENDED;
+      r->ended_ns = now;
       g->nended++;
     }
   }
@@ -242,9 +247,14 @@ static void end_run(Guard *g, sqlite3_stmt *stmt) {
 
 /* Under g_mutex: a prepare is starting; an ENDED run may be re-prepared and retried (see RunState). */
 static void suspect_retries(Guard *g) {
+  int64_t now = now_ns();
   for (int i = 0; i < g->nruns; i++) {
     Run *r = &g->runs[i];
     if (r->state != RUN_ENDED) continue;
+    if (now >= r->at_ns || now - r->ended_ns > RETRY_WINDOW_NS) {
+      r->state = RUN_DONE; /* an idle pooled connection must not be interrupted when it is used again */
+      continue;
+    }
     r->state = RUN_RETRY;
     g->nretry++;
     g->nactive++;

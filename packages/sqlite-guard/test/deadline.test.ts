@@ -48,6 +48,22 @@ describe.each(DRIVERS)("statement deadline through %s", (driver) => {
     expect(failures).toEqual([]);
   });
 
+  it("does not revive an old statement's deadline when an idle connection prepares again", () => {
+    const { db, token } = guarded(driver, ":memory:", 10_000);
+    // A cursor with a long deadline stays open (so an interrupt would stick to the connection)…
+    const rows = db.iterate("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c LIMIT 1000) SELECT x FROM c");
+    expect(rows.next().value).toEqual([1]);
+    // …while a quick statement with a short deadline ends well before it, and the connection sits idle past it.
+    setDeadline(db.query, token, 100);
+    expect(db.query("SELECT 7")).toBe(7);
+    sleepSync(300);
+    db.prepared("SELECT 8"); // a prepare only: it must not be taken for a retry of the old statement
+    sleepSync(100);
+    let count = 1;
+    for (let row = rows.next(); !row.done; row = rows.next()) count++;
+    expect(count).toBe(1000);
+  });
+
   it("cannot be dodged by starting the SQL with a comment", () => {
     const { db } = guarded(driver, ":memory:", 200);
     for (const prefix of ["-- a comment\n", "/* a comment */ ", "--\n"]) {
