@@ -8,10 +8,12 @@
 **      on a connection whose statement is past its deadline.
 **   2. A read-only guard: an authorizer (sqlite3_set_authorizer) that, while switched on, refuses every write
 **      at prepare time, plus PRAGMA query_only=1 underneath it (which also refuses BEGIN IMMEDIATE/EXCLUSIVE).
+**      In every mode it refuses load_extension() and file-system access (readfile, writefile, fsdir).
 **   3. hranad_describe(sql): parameter names, result columns and flags of a statement, without running it.
 **
 ** Only the driver may switch the guard: it claims a random token with hranad_guard_token() right after loading the
-** extension, before any client SQL runs, and passes that token to hranad_guard_readonly/hranad_guard_deadline.
+** extension, before any client SQL runs, and passes that token to hranad_guard_readonly, hranad_guard_deadline
+** and hranad_guard_attach.
 **
 ** Threading: each connection is used by one thread at a time (the driver's worker); the watchdog is the only other
 ** thread. Everything the watchdog reads (the list of armed connections and their runs) is under g_mutex.
