@@ -380,7 +380,7 @@ class HranaSocket {
     if (cursor === undefined) throw new ProtocolError("PROTO_BAD_REQUEST", `Cursor ${cursorId} is not open`);
     cursor.fetching = cursor.fetching.then(async () => {
       if (cursor.failed) {
-        await this.#finishCursor(cursorId, cursor);
+        await this.#releaseCursor(cursor);
         this.#respondError(requestId, { message: `Cursor ${cursorId} is not open`, code: "CURSOR_NOT_OPEN" });
         return;
       }
@@ -399,7 +399,9 @@ class HranaSocket {
         cursor.done = true;
         entries.push({ type: "error", error: hranaError(error) });
       }
-      if (cursor.done) await this.#finishCursor(cursorId, cursor);
+      // The id stays registered until close_cursor: clients prefetch, so more fetches may follow `done`, and they
+      // get empty `done` answers (as in sqld) instead of a protocol error that would close the socket.
+      if (cursor.done) await this.#releaseCursor(cursor);
       this.#respond(requestId, { type: "fetch_cursor", entries, done: cursor.done });
     });
   }
@@ -410,14 +412,22 @@ class HranaSocket {
       this.#respond(requestId, { type: "close_cursor" });
       return;
     }
+    // The id is free at once (a later open_cursor may reuse it); fetches queued before this one still finish.
+    this.#cursors.delete(cursorId);
     cursor.fetching = cursor.fetching.then(async () => {
-      await this.#finishCursor(cursorId, cursor);
+      await this.#releaseCursor(cursor);
       this.#respond(requestId, { type: "close_cursor" });
     });
   }
 
+  /** Unregisters the cursor and releases its stream. */
   async #finishCursor(cursorId: number, cursor: WsCursor): Promise<void> {
     if (this.#cursors.get(cursorId) === cursor) this.#cursors.delete(cursorId);
+    await this.#releaseCursor(cursor);
+  }
+
+  /** Stops the cursor's batch and releases its stream; the id stays registered. Idempotent. */
+  async #releaseCursor(cursor: WsCursor): Promise<void> {
     if (!cursor.done) {
       cursor.done = true;
       await cursor.iterator.return?.().catch(() => undefined);
