@@ -369,8 +369,11 @@ static int guard_authorize(void *arg, int action, const char *a1, const char *a2
   if (action == SQLITE_READ && a1 && in_list(sqlite3_api, k_modules_denied, a1)) return SQLITE_DENY; /* eponymous */
   if (g->internal) return SQLITE_OK;
   if (!g->readonly) {
-    /* ATTACH of a real file lets a client open any file the server can reach; VACUUM's own ATTACH is of "". */
-    if (action == SQLITE_ATTACH && g->deny_attach && a1 && a1[0] && strcmp(a1, ":memory:") != 0) return SQLITE_DENY;
+    /* ATTACH of a real file lets a client open any file the server can reach; VACUUM's own ATTACH is of "".
+    ** SQLite passes NULL when the file name is not a literal (an expression, a parameter): refuse those too. */
+    if (action == SQLITE_ATTACH && g->deny_attach && (a1 == NULL || (a1[0] && strcmp(a1, ":memory:") != 0))) {
+      return SQLITE_DENY;
+    }
     return SQLITE_OK;
   }
   switch (action) {

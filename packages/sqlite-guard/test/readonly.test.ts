@@ -94,6 +94,7 @@ const REFUSED: readonly [string, string, { code: string; message: string | RegEx
   ["ALTER TABLE RENAME", "ALTER TABLE t RENAME TO t2"],
   ["ATTACH", "ATTACH 'elsewhere.db' AS elsewhere"],
   ["ATTACH ':memory:'", "ATTACH ':memory:' AS mem"],
+  ["ATTACH of an expression", "ATTACH 'else' || 'where.db' AS elsewhere"],
   ["DETACH", "DETACH other"],
   // Refused when it runs, not when it is prepared: VACUUM ATTACHes a temporary database internally.
   ["VACUUM", "VACUUM", DENIED_AT_RUN],
@@ -292,6 +293,9 @@ describe.each(DRIVERS)("read-only guard through %s", (driver) => {
     db.exec(`ATTACH '${dir}/a.db' AS a; DETACH a`); // allowed by default, as the contract says
     expect(setAttachAllowed(db.query, token, false)).toBe(false);
     expect(errorOf(() => db.exec(`ATTACH '${dir}/b.db' AS b`))).toEqual(NOT_AUTHORIZED);
+    expect(errorOf(() => db.exec(`ATTACH "${dir}/b.db" AS b`))).toEqual(NOT_AUTHORIZED);
+    expect(errorOf(() => db.exec(`ATTACH '${dir}/' || 'b.db' AS b`))).toEqual(NOT_AUTHORIZED);
+    expect(errorOf(() => db.run("ATTACH ? AS b", `${dir}/b.db`))).toEqual(NOT_AUTHORIZED);
     expect(existsSync(`${dir}/b.db`)).toBe(false);
     expect(errorOf(() => db.exec(`VACUUM INTO '${dir}/c.db'`))).toEqual(DENIED_AT_RUN);
     expect(existsSync(`${dir}/c.db`)).toBe(false);
