@@ -153,7 +153,7 @@ async function main() {
   }
   workers.close();
 
-  global.gc?.();
+  globalThis.gc?.();
   await new Promise((resolve) => setTimeout(resolve, 300));
   const rssBefore = process.memoryUsage().rss;
   const many = await betterSqlite3Driver.open({
@@ -171,7 +171,7 @@ async function main() {
     leases.push(...batch);
   }
   const openMs = now() - start;
-  global.gc?.();
+  globalThis.gc?.();
   await new Promise((resolve) => setTimeout(resolve, 500));
   const rssAfter = process.memoryUsage().rss;
   await Promise.all(leases.map((lease) => lease.release()));

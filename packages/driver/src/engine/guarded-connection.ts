@@ -178,7 +178,13 @@ class GuardedConnection implements EngineConnection {
     this.#statements = new LruCache(Math.max(1, options.statementCacheSize));
     this.#baseReadOnly = options.mode === "readonly";
 
-    db.loadExtension(extensionPath);
+    try {
+      db.loadExtension(extensionPath);
+    } catch (error) {
+      // The message names the extension file: keep only its name (server paths stay private).
+      const name = extensionPath.slice(extensionPath.lastIndexOf("/") + 1);
+      throw new Error(`the engine guard could not be loaded: ${messageOf(error).split(extensionPath).join(name)}`);
+    }
     const token = this.#internalValue(GUARD_SQL.token, NO_BINDINGS);
     if (typeof token !== "string") throw new Error("the engine guard returned no token");
     this.#token = token;
