@@ -70,6 +70,21 @@ describe("worker host", () => {
     await pool.close();
   });
 
+  it("replaces an idle connection whose worker died", async () => {
+    const workers = new WorkerPool();
+    const pool = await echoDriver(workers).open({ path: "/nowhere/h.db", mode: "create", maxConnections: 1 });
+    const c = await pool.acquire();
+    await c.execute({ sql: "crash-later" });
+    await c.release();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(workers.stats().failed).toBe(1);
+    const next = await pool.acquire();
+    expect(next.id).not.toBe(c.id);
+    expect((await next.execute({ sql: "alive" })).rows).toEqual([["alive"]]);
+    await next.release();
+    await pool.close();
+  });
+
   it("keeps workers warm across pools up to maxIdle", async () => {
     const workers = new WorkerPool({ maxIdle: 2 });
     const driver = echoDriver(workers);

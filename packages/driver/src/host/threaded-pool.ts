@@ -168,6 +168,11 @@ export class ThreadedPool implements Pool {
   /** Hands idle connections to waiters in order, and opens new connections while below the bound. */
   #dispatch(): void {
     for (let idle = this.#idle.pop(); idle; idle = this.#idle.pop()) {
+      if (!idle.usable) {
+        // Its worker died while idle: drop it; the loop below opens a replacement if someone waits.
+        idle.destroy();
+        continue;
+      }
       const waiter = this.#waiters.shift();
       if (!waiter) {
         this.#idle.push(idle);
