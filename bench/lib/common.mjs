@@ -48,6 +48,7 @@ function spawnListening(args, label, env = {}) {
   });
   let stderr = "";
   child.stderr.on("data", (chunk) => {
+    if (process.env.BENCH_SERVER_LOG) process.stderr.write(chunk);
     stderr += chunk;
     if (stderr.length > 20_000) stderr = stderr.slice(-10_000);
   });
@@ -63,7 +64,9 @@ function spawnListening(args, label, env = {}) {
       if (!match) return;
       clearTimeout(timer);
       child.stdout.off("data", onData);
-      child.stdout.resume(); // keep draining so the child never blocks on a full pipe
+      // Keep draining so the child never blocks on a full pipe.
+      if (process.env.BENCH_SERVER_LOG) child.stdout.pipe(process.stderr);
+      else child.stdout.resume();
       const url = match[1];
       resolvePromise({
         url,
@@ -94,10 +97,12 @@ function spawnListening(args, label, env = {}) {
  */
 export async function startHranad({ dataDir, configDir, config = {}, cpuProfDir }) {
   const file = join(configDir, "hranad.yaml");
-  writeFileSync(file, JSON.stringify({ logLevel: "silent", ...config }, null, 2));
+  // BENCH_SERVER_LOG=error shows the server's own log on this process's stderr (for diagnosing a failed run).
+  const logLevel = process.env.BENCH_SERVER_LOG ?? "silent";
+  writeFileSync(file, JSON.stringify({ logLevel, ...config }, null, 2));
   const nodeArgs = cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${cpuProfDir}`] : [];
   const server = await spawnListening(
-    [...nodeArgs, HRANAD_BIN, "--config", file, "--host", "127.0.0.1", "--port", "0", "--data-dir", dataDir, "--log-level", "silent"],
+    [...nodeArgs, HRANAD_BIN, "--config", file, "--host", "127.0.0.1", "--port", "0", "--data-dir", dataDir, "--log-level", logLevel],
     "hranad",
   );
   return server;
