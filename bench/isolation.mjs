@@ -5,7 +5,7 @@
 //  3. memory per connection and connection start-up time (cold worker vs warm worker).
 // Run after `pnpm build`: `node bench/isolation.mjs` (or `pnpm --filter @hranad/bench isolation`).
 import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { WorkerPool } from "@hranad/driver";
@@ -55,7 +55,8 @@ function table(headers, rows) {
 
 async function main() {
   console.log(`hranad driver isolation benchmark — better-sqlite3 driver, Node ${process.version}, ${new Date().toISOString()}`);
-  console.log(`temp dir ${dir}\n`);
+  const load = loadavg().map((n) => n.toFixed(2)).join(" ");
+  console.log(`${availableParallelism()} CPUs, load average ${load} at start (latency maxima depend on it)\n`);
 
   // --- setup: database B with a keyed table, database A empty ---
   const poolB = await betterSqlite3Driver.open({ path: pathB, mode: "create", maxConnections: 2 });
@@ -189,7 +190,8 @@ async function main() {
       ["open a pool, warm worker reused, median of 5", `${fmt(median(startup.warm), 1)} ms`],
     ],
   );
-  console.log(`\nisolation: ${pass ? "PASS" : "FAIL"}`);
+  console.log(`\nload average at the end: ${loadavg().map((n) => n.toFixed(2)).join(" ")}`);
+  console.log(`isolation: ${pass ? "PASS" : "FAIL"}`);
   return pass;
 }
 
