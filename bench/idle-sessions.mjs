@@ -1,0 +1,195 @@
+// 1 000 idle interactive sessions over 100 databases (declared in a YAML config): each opened over HTTP with
+// `BEGIN` and its baton kept. Reports the time to open them, the server's RSS per session, and the p50/p99
+// latency of a new request (a fresh stream: point SELECT + close) while they are held, as a ratio to the latency
+// with none held (measured before opening and after closing them, in the same run).
+// Opening stops early (and says so) if the server's RSS passes a safety cap or the open phase takes too long.
+//   node bench/idle-sessions.mjs [--quick] [--cpu-prof] [--sessions N] [--databases N]
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import {
+  JsonClient,
+  commandLine,
+  firstResult,
+  formatMiB,
+  formatNumber,
+  integer,
+  machineLine,
+  makeTempDir,
+  percentile,
+  pipelineBody,
+  pipelineErrorCode,
+  printTable,
+  rssBytes,
+  startHranad,
+  threadCount,
+} from "./lib/common.mjs";
+import { KV_ROWS, POINT_SELECT, createKv } from "./lib/fixtures.mjs";
+
+const argv = process.argv.slice(2);
+const take = (flag) => {
+  const i = argv.indexOf(flag);
+  return i >= 0 ? Number(argv.splice(i, 2)[1]) : undefined;
+};
+const sessionsArg = take("--sessions");
+const databasesArg = take("--databases");
+const quick = argv.includes("--quick");
+const cpuProf = argv.includes("--cpu-prof");
+for (const arg of argv) if (arg !== "--quick" && arg !== "--cpu-prof") throw new Error(`unknown option ${arg}`);
+
+const SESSIONS = sessionsArg ?? (quick ? 100 : 1000);
+const DATABASES = databasesArg ?? (quick ? 10 : 100);
+const OPENERS = 8;
+const PROBES = quick ? 100 : 400;
+const RSS_CAP = 8 * 1024 ** 3;
+const OPEN_PHASE_CAP_MS = quick ? 30_000 : 120_000;
+
+const dbName = (i) => `db${String(i).padStart(3, "0")}`;
+
+async function probe(client, count) {
+  const latencies = [];
+  const errors = new Map();
+  for (let i = 0; i < count; i++) {
+    const t0 = performance.now();
+    const response = await client.post(`/${dbName(0)}/v2/pipeline`, pipelineBody(POINT_SELECT, [integer((i % KV_ROWS) + 1)]));
+    const code = pipelineErrorCode(response);
+    if (code === null) latencies.push(performance.now() - t0);
+    else errors.set(code, (errors.get(code) ?? 0) + 1);
+  }
+  return { latencies, errors };
+}
+
+async function main() {
+  console.log(
+    `idle-sessions: ${machineLine()}; ${SESSIONS} sessions over ${DATABASES} databases${quick ? " (quick: fewer sessions)" : ""}`,
+  );
+  const temp = makeTempDir("idle");
+  const dataDir = join(temp.dir, "data");
+  mkdirSync(dataDir);
+  let server;
+  const openers = [];
+  let probeClient;
+  try {
+    for (let d = 0; d < DATABASES; d++) createKv(join(dataDir, `${dbName(d)}.db`));
+    const perDatabase = Math.ceil(SESSIONS / DATABASES);
+    server = await startHranad({
+      dataDir,
+      configDir: temp.dir,
+      config: {
+        databases: Array.from({ length: DATABASES }, (_, d) => ({ name: dbName(d), mode: "readwrite" })),
+        limits: {
+          idleTimeoutMs: "30m",
+          maxLifetimeMs: "2h",
+          maxSessionsPerDatabase: perDatabase + 8,
+          maxConnections: perDatabase + 4,
+        },
+      },
+      cpuProfDir: cpuProf ? join(process.cwd(), "cpu-profiles") : undefined,
+    });
+    const pid = server.pid;
+    probeClient = new JsonClient(server.url);
+    for (let i = 0; i < OPENERS; i++) openers.push(new JsonClient(server.url));
+
+    const rssStart = rssBytes(pid);
+    // Touch every database once (autocommit) so that opening a database is not counted as a session's cost.
+    const tWarm = performance.now();
+    for (let d = 0; d < DATABASES; d++) {
+      firstResult(await probeClient.post(`/${dbName(d)}/v2/pipeline`, pipelineBody("SELECT count(*) FROM kv")));
+    }
+    const warmMs = performance.now() - tWarm;
+    await probe(probeClient, 50); // JIT warm-up of the probe path
+    await new Promise((r) => setTimeout(r, 500));
+    const rssWarm = rssBytes(pid);
+    const threadsWarm = threadCount(pid);
+
+    const before = await probe(probeClient, PROBES);
+
+    // Open the sessions: BEGIN on a new stream, keep the baton.
+    const batons = [];
+    const openErrors = new Map();
+    let next = 0;
+    let stopReason = null;
+    const tOpen = performance.now();
+    await Promise.all(
+      openers.map(async (client) => {
+        while (next < SESSIONS && stopReason === null) {
+          const i = next++;
+          const db = dbName(i % DATABASES);
+          const response = await client.post(`/${db}/v2/pipeline`, pipelineBody("BEGIN", [], { keepOpen: true }));
+          const code = pipelineErrorCode(response);
+          if (code === null && typeof response.json.baton === "string") batons.push({ db, baton: response.json.baton });
+          else openErrors.set(code ?? "NO_BATON", (openErrors.get(code ?? "NO_BATON") ?? 0) + 1);
+          if (i % 50 === 49) {
+            const rss = rssBytes(pid) ?? 0;
+            if (rss > RSS_CAP) stopReason = `server RSS passed ${formatMiB(RSS_CAP)}`;
+            else if (performance.now() - tOpen > OPEN_PHASE_CAP_MS) stopReason = `open phase passed ${OPEN_PHASE_CAP_MS / 1000} s`;
+          }
+        }
+      }),
+    );
+    const openMs = performance.now() - tOpen;
+    await new Promise((r) => setTimeout(r, 1000));
+    const rssHeld = rssBytes(pid);
+    const threadsHeld = threadCount(pid);
+
+    const held = await probe(probeClient, PROBES);
+
+    // Every held session must still be there: close each with its baton.
+    const closeErrors = new Map();
+    let cursor = 0;
+    const tClose = performance.now();
+    await Promise.all(
+      openers.map(async (client) => {
+        while (cursor < batons.length) {
+          const { db, baton } = batons[cursor++];
+          const response = await client.post(`/${db}/v2/pipeline`, JSON.stringify({ baton, requests: [{ type: "close" }] }));
+          const code = pipelineErrorCode(response);
+          if (code !== null) closeErrors.set(code, (closeErrors.get(code) ?? 0) + 1);
+        }
+      }),
+    );
+    const closeMs = performance.now() - tClose;
+    await new Promise((r) => setTimeout(r, 500));
+    const after = await probe(probeClient, PROBES);
+    const rssAfter = rssBytes(pid);
+    const threadsAfter = threadCount(pid);
+
+    const opened = batons.length;
+    const perSession = (rssHeld - rssWarm) / Math.max(1, opened);
+    const none = [...before.latencies, ...after.latencies];
+    const rows = [
+      ["none held (before + after)", formatNumber(none.length), percentile(none, 50).toFixed(2), percentile(none, 99).toFixed(2)],
+      [`${opened} held`, formatNumber(held.latencies.length), percentile(held.latencies, 50).toFixed(2), percentile(held.latencies, 99).toFixed(2)],
+    ];
+    printTable(["new request on db000", "requests", "p50 ms", "p99 ms"], rows);
+    console.log("");
+    printTable(
+      ["phase", "server RSS", "threads", "time"],
+      [
+        ["started", formatMiB(rssStart), "", ""],
+        [`${DATABASES} databases touched`, formatMiB(rssWarm), String(threadsWarm), `${(warmMs / 1000).toFixed(1)} s`],
+        [`${opened} sessions open`, formatMiB(rssHeld), String(threadsHeld), `${(openMs / 1000).toFixed(1)} s to open`],
+        ["all closed", formatMiB(rssAfter), String(threadsAfter), `${(closeMs / 1000).toFixed(1)} s to close`],
+      ],
+    );
+    const errors = [...openErrors, ...closeErrors, ...before.errors, ...held.errors, ...after.errors];
+    if (errors.length > 0) console.log(`errors: ${errors.map(([code, n]) => `${code}: ${n}`).join(", ")}`);
+    if (stopReason) console.log(`opening stopped early: ${stopReason}`);
+    const p50Ratio = percentile(held.latencies, 50) / percentile(none, 50);
+    const p99Ratio = percentile(held.latencies, 99) / percentile(none, 99);
+    console.log(
+      `\nSUMMARY idle-sessions: ${opened}/${SESSIONS} sessions over ${DATABASES} databases opened in ${(openMs / 1000).toFixed(1)} s ` +
+        `(${formatNumber(opened / (openMs / 1000))}/s); RSS ${formatMiB(perSession)} per session (${formatMiB(rssHeld - rssWarm)} total, ` +
+        `${threadsHeld - threadsWarm} more threads); new-request latency held ÷ none: p50 ${p50Ratio.toFixed(2)}, p99 ${p99Ratio.toFixed(2)}; ` +
+        `errors ${errors.reduce((n, [, k]) => n + k, 0)}${stopReason ? `; STOPPED EARLY (${stopReason})` : ""}`,
+    );
+    console.log(`command: ${commandLine()}`);
+    process.exitCode = errors.length === 0 && stopReason === null ? 0 : 1;
+  } finally {
+    probeClient?.close();
+    for (const client of openers) client.close();
+    await server?.stop();
+    temp.remove();
+  }
+}
+
+await main();
