@@ -4,7 +4,7 @@
 // with none held (measured before opening and after closing them, in the same run).
 // Opening stops early (and says so) if the server's RSS passes a safety cap or the open phase takes too long.
 //   node bench/idle-sessions.mjs [--quick] [--cpu-prof] [--sessions N] [--databases N]
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   JsonClient,
@@ -41,7 +41,14 @@ const DATABASES = databasesArg ?? (quick ? 10 : 100);
 const OPENERS = 8;
 const PROBES = quick ? 100 : 400;
 const RSS_CAP = 8 * 1024 ** 3;
+/** Opening also stops while the machine has less than this available (it is shared). */
+const MIN_AVAILABLE = 6 * 1024 ** 3;
 const OPEN_PHASE_CAP_MS = quick ? 30_000 : 120_000;
+
+function memAvailable() {
+  const match = /MemAvailable:\s+(\d+) kB/.exec(readFileSync("/proc/meminfo", "utf8"));
+  return match ? Number(match[1]) * 1024 : Infinity;
+}
 
 const dbName = (i) => `db${String(i).padStart(3, "0")}`;
 
@@ -121,6 +128,7 @@ async function main() {
           if (i % 50 === 49) {
             const rss = rssBytes(pid) ?? 0;
             if (rss > RSS_CAP) stopReason = `server RSS passed ${formatMiB(RSS_CAP)}`;
+            else if (memAvailable() < MIN_AVAILABLE) stopReason = `machine memory available fell below ${formatMiB(MIN_AVAILABLE)}`;
             else if (performance.now() - tOpen > OPEN_PHASE_CAP_MS) stopReason = `open phase passed ${OPEN_PHASE_CAP_MS / 1000} s`;
           }
         }
