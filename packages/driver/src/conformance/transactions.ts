@@ -58,7 +58,7 @@ export function transactionTests(ctx: ConformanceContext): void {
     });
 
     it("reads autocommit back after an interrupt", async () => {
-      const pool = await ctx.pool({ statementTimeoutMs: 300 });
+      const pool = await ctx.pool({ statementTimeoutMs: 1000 });
       const connection = await pool.acquire();
       const t = tableName();
       await connection.execute({ sql: `CREATE TABLE ${t} (x)` });
