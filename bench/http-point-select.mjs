@@ -8,6 +8,7 @@ import autocannon from "autocannon";
 import {
   JsonClient,
   commandLine,
+  cpuTimeMs,
   firstResult,
   formatNumber,
   integer,
@@ -47,10 +48,14 @@ function load(url, path, body, connections, duration) {
   });
 }
 
-function summarize(result) {
+function summarize(result, cpuBefore, cpuAfter) {
   const failed = result.errors + result.timeouts + result.non2xx;
+  const served = Math.max(1, result.requests.total);
   return {
     rps: (result.requests.total - result.non2xx) / result.duration,
+    // Server CPU per request, all threads and main thread only: less sensitive to a noisy machine than req/s.
+    cpuUs: ((cpuAfter.total - cpuBefore.total) * 1000) / served,
+    mainUs: ((cpuAfter.main - cpuBefore.main) * 1000) / served,
     p50: result.latency.p50,
     p99: result.latency.p99,
     failed,
@@ -96,10 +101,12 @@ async function main() {
     for (const clients of CLIENTS) contenders.push(`hranad/${clients}`, `bare/${clients}`);
     contenders.push("in-process");
     const results = await interleave(rounds, contenders, async (contender) => {
-      if (contender === "in-process") return { rps: inProcess(), p50: NaN, p99: NaN, failed: 0 };
+      if (contender === "in-process") return { rps: inProcess(), p50: NaN, p99: NaN, failed: 0, cpuUs: NaN, mainUs: NaN };
       const [name, clients] = contender.split("/");
-      const target = name === "hranad" ? [hranad.url, "/v2/pipeline"] : [bare.url, "/echo"];
-      return summarize(await load(target[0], target[1], body, Number(clients), seconds));
+      const server = name === "hranad" ? hranad : bare;
+      const before = cpuTimeMs(server.pid);
+      const result = await load(server.url, name === "hranad" ? "/v2/pipeline" : "/echo", body, Number(clients), seconds);
+      return summarize(result, before, cpuTimeMs(server.pid));
     });
     db.close();
 
@@ -113,25 +120,28 @@ async function main() {
         formatNumber(med(contender, "rps")),
         `${formatNumber(Math.min(...list.map((r) => r.rps)))}–${formatNumber(Math.max(...list.map((r) => r.rps)))}`,
         Number.isNaN(med(contender, "p50")) ? "" : `${med(contender, "p50")} / ${med(contender, "p99")}`,
+        Number.isNaN(med(contender, "cpuUs")) ? "" : `${formatNumber(med(contender, "cpuUs"))} (${formatNumber(med(contender, "mainUs"))})`,
         String(list.reduce((n, r) => n + r.failed, 0)),
       ];
     });
-    printTable(["contender", "clients", "median req/s", "range", "p50/p99 ms", "failed"], rowsOut);
+    printTable(["contender", "clients", "median req/s", "range", "p50/p99 ms", "server CPU µs/req (main thread)", "failed"], rowsOut);
 
     const inProc = med("in-process", "rps");
     const ratios = CLIENTS.map((clients) => ({
       clients,
       bare: med(`hranad/${clients}`, "rps") / med(`bare/${clients}`, "rps"),
+      cpu: med(`hranad/${clients}`, "cpuUs") / med(`bare/${clients}`, "cpuUs"),
       inProcess: med(`hranad/${clients}`, "rps") / inProc,
       perRound: results.get(`hranad/${clients}`).map((r, i) => r.rps / results.get(`bare/${clients}`)[i].rps),
     }));
     console.log("");
     printTable(
-      ["clients", "hranad ÷ bare route", "per-round ratios", "hranad ÷ in-process driver"],
+      ["clients", "hranad ÷ bare route", "per-round ratios", "server CPU per request hranad ÷ bare", "hranad ÷ in-process driver"],
       ratios.map((r) => [
         String(r.clients),
         r.bare.toFixed(3),
         r.perRound.map((x) => x.toFixed(2)).join(", "),
+        r.cpu.toFixed(1),
         r.inProcess.toFixed(4),
       ]),
     );

@@ -40,10 +40,11 @@ const SESSIONS = sessionsArg ?? (quick ? 100 : 1000);
 const DATABASES = databasesArg ?? (quick ? 10 : 100);
 const OPENERS = 8;
 const PROBES = quick ? 100 : 400;
-const RSS_CAP = 8 * 1024 ** 3;
+const RSS_CAP = 12 * 1024 ** 3;
 /** Opening also stops while the machine has less than this available (it is shared). */
 const MIN_AVAILABLE = 6 * 1024 ** 3;
-const OPEN_PHASE_CAP_MS = quick ? 30_000 : 120_000;
+// Each session pins a connection, and each connection starts a worker thread: opening is slow, hence the long cap.
+const OPEN_PHASE_CAP_MS = quick ? 30_000 : 240_000;
 
 function memAvailable() {
   const match = /MemAvailable:\s+(\d+) kB/.exec(readFileSync("/proc/meminfo", "utf8"));

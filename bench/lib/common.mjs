@@ -135,6 +135,30 @@ export function threadCount(pid) {
   }
 }
 
+const CLOCK_TICKS_PER_SECOND = 100; // USER_HZ: 100 on every Linux this runs on (getconf CLK_TCK)
+
+function ticksOf(statPath) {
+  // Fields after the command name (which may contain spaces): utime is the 14th field, stime the 15th.
+  const stat = readFileSync(statPath, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+/**
+ * CPU time a process has used so far, in milliseconds: its main thread and all its other threads (worker
+ * threads, libuv and V8 helpers). Threads that exited are counted in the total only. Undefined when it is gone.
+ */
+export function cpuTimeMs(pid) {
+  try {
+    const main = ticksOf(`/proc/${pid}/task/${pid}/stat`);
+    const total = Math.max(main, ticksOf(`/proc/${pid}/stat`));
+    const toMs = (ticks) => (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
+    return { total: toMs(total), main: toMs(main), other: toMs(total - main) };
+  } catch {
+    return undefined;
+  }
+}
+
 /** Samples a process's RSS every `intervalMs` until stopped; keeps the peak. */
 export function sampleRss(pid, intervalMs = 50) {
   let peak = rssBytes(pid) ?? 0;
