@@ -200,7 +200,9 @@ for (const [name, open] of Object.entries(transports)) {
       // The client prefetches (up to 10 fetch_cursor requests in flight over WebSocket), so fetches can arrive after
       // the cursor is done: the server must answer them, not drop the connection.
       const stream = client.openStream();
-      for (let i = 0; i < 10; i++) {
+      // Over HTTP each cursor is its own request; the prefetch race only exists on a WebSocket.
+      const rounds = name.startsWith("ws") ? 10 : 3;
+      for (let i = 0; i < rounds; i++) {
         const batch = stream.batch(true);
         const rows = batch.step().query(COUNT_TO(1500 + i));
         await batch.execute();
