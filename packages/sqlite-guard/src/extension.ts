@@ -17,6 +17,11 @@ export const GUARD_FUNCTIONS = Object.freeze({
   deadline: "hranad_guard_deadline",
   /** `hranad_guard_attach(token, allow)`: with 0, ATTACH of a file is refused even while writable; returns allow. */
   attach: "hranad_guard_attach",
+  /**
+   * `hranad_guard_dirty(token)`: 1 when a statement prepared since the last call leaves state on the connection
+   * beyond its database (a setting PRAGMA, a temp object, an attached database); clears the mark.
+   */
+  dirty: "hranad_guard_dirty",
   /** `hranad_describe(sql)`: prepares (never runs) `sql` and returns its description as JSON text. */
   describe: "hranad_describe",
 } as const);

@@ -46,6 +46,14 @@ export function setAttachAllowed(query: QueryOne, token: string, allow: boolean)
   return toInteger(query(`SELECT ${GUARD_FUNCTIONS.attach}(?, ${allow ? 1 : 0}) AS value`, token)) === 1;
 }
 
+/**
+ * Whether the connection holds state beyond its database since the last call (a setting PRAGMA, a temp table,
+ * view, index or trigger, an attached database), and clears the mark. A pool hands such a connection to nobody else.
+ */
+export function takeDirty(query: QueryOne, token: string): boolean {
+  return toInteger(query(`SELECT ${GUARD_FUNCTIONS.dirty}(?) AS value`, token)) === 1;
+}
+
 function toInteger(value: unknown): number {
   if (typeof value === "bigint") return Number(value);
   if (typeof value === "number" && Number.isInteger(value)) return value;

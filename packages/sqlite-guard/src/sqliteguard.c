@@ -80,6 +80,7 @@ struct Guard {
   int readonly;
   int internal;                    /* >0 while the guard runs its own SQL (PRAGMA query_only) */
   int deny_attach;                 /* hranad_guard_attach(token, 0): ATTACH of files refused even when writable */
+  int dirty;                       /* a statement was prepared that leaves state behind on the connection */
   sqlite3_int64 deadline_ms;       /* 0 = no deadline */
 
   /* Shared with the watchdog: written under g_mutex. The counters are written only by the connection's thread, so
@@ -336,6 +337,11 @@ static const char *const k_pragma_bare[] = {
   "user_version", "wal_autocheckpoint", NULL,
 };
 
+/* PRAGMAs with an argument that act once instead of changing a setting of the connection. */
+static const char *const k_pragma_actions[] = {
+  "incremental_vacuum", "optimize", "shrink_memory", "wal_checkpoint", NULL,
+};
+
 /* Functions refused in every mode: SQL-level extension loading, and file-system access (libsql 0.5 compiles in the
 ** fileio extension: readfile/writefile reach any file the server can; sqlite3mc_* change or reveal cipher settings). */
 static const char *const k_functions_denied[] = {
@@ -356,7 +362,6 @@ static int guard_authorize(void *arg, int action, const char *a1, const char *a2
                            const char *a4) {
   Guard *g = arg;
   const sqlite3_api_routines *sqlite3_api = g->api;
-  (void)a3;
   (void)a4;
   if (g->nended > 0) {
     pthread_mutex_lock(&g_mutex);
@@ -368,6 +373,29 @@ static int guard_authorize(void *arg, int action, const char *a1, const char *a2
   if (action == SQLITE_CREATE_VTABLE && a2 && in_list(sqlite3_api, k_modules_denied, a2)) return SQLITE_DENY;
   if (action == SQLITE_READ && a1 && in_list(sqlite3_api, k_modules_denied, a1)) return SQLITE_DENY; /* eponymous */
   if (g->internal) return SQLITE_OK;
+  /* State that outlives a transaction (settings, temp objects, attached databases) must not reach the next user of
+  ** a pooled connection: remember it, so the driver can discard the connection instead of handing it on. Marked at
+  ** prepare time, so a statement that then fails (or is only described) also marks: that errs on the safe side. */
+  switch (action) {
+    case SQLITE_PRAGMA:
+      if (a2 != NULL && a1 != NULL && !in_list(sqlite3_api, k_pragma_any, a1) &&
+          !in_list(sqlite3_api, k_pragma_actions, a1)) {
+        g->dirty = 1;
+      }
+      break;
+    case SQLITE_CREATE_TEMP_TABLE:
+    case SQLITE_CREATE_TEMP_INDEX:
+    case SQLITE_CREATE_TEMP_TRIGGER:
+    case SQLITE_CREATE_TEMP_VIEW:
+    case SQLITE_ATTACH:
+      g->dirty = 1;
+      break;
+    case SQLITE_CREATE_VTABLE:
+      if (a3 != NULL && sqlite3_stricmp(a3, "temp") == 0) g->dirty = 1;
+      break;
+    default:
+      break;
+  }
   if (!g->readonly) {
     /* ATTACH of a real file lets a client open any file the server can reach; VACUUM's own ATTACH is of "".
     ** SQLite passes NULL when the file name is not a literal (an expression, a parameter): refuse those too. */
@@ -527,6 +555,19 @@ static void fn_attach(const sqlite3_api_routines *sqlite3_api, sqlite3_context *
   sqlite3_result_int(ctx, (int)allow);
 }
 
+/* hranad_guard_dirty(token): whether the connection holds state beyond its database (a setting PRAGMA, a temp
+** object, an attached database) since the last call; clears the mark. */
+static void fn_dirty(const sqlite3_api_routines *sqlite3_api, sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  Guard *g = sqlite3_user_data(ctx);
+  (void)argc;
+  if (!token_ok(sqlite3_api, g, argv[0])) {
+    fail(sqlite3_api, ctx, SQLITE_AUTH, "wrong guard token");
+    return;
+  }
+  sqlite3_result_int(ctx, g->dirty);
+  g->dirty = 0;
+}
+
 /* True when z holds more than whitespace, semicolons and comments, i.e. another statement (or garbage). */
 static int has_more_sql(const char *z) {
   while (*z) {
@@ -655,6 +696,7 @@ typedef void (*SqlFunction)(sqlite3_context *, int, sqlite3_value **);
   static void readonly_##N(sqlite3_context *c, int n, sqlite3_value **v) { fn_readonly(g_library[N], c, n, v); } \
   static void deadline_##N(sqlite3_context *c, int n, sqlite3_value **v) { fn_deadline(g_library[N], c, n, v); } \
   static void attach_##N(sqlite3_context *c, int n, sqlite3_value **v) { fn_attach(g_library[N], c, n, v); }     \
+  static void dirty_##N(sqlite3_context *c, int n, sqlite3_value **v) { fn_dirty(g_library[N], c, n, v); }       \
   static void describe_##N(sqlite3_context *c, int n, sqlite3_value **v) { fn_describe(g_library[N], c, n, v); }
 LIBRARY_SLOT(0)
 LIBRARY_SLOT(1)
@@ -662,12 +704,12 @@ LIBRARY_SLOT(2)
 LIBRARY_SLOT(3)
 
 static const struct {
-  SqlFunction token, readonly, deadline, attach, describe;
+  SqlFunction token, readonly, deadline, attach, dirty, describe;
 } k_slots[MAX_LIBRARIES] = {
-  {token_0, readonly_0, deadline_0, attach_0, describe_0},
-  {token_1, readonly_1, deadline_1, attach_1, describe_1},
-  {token_2, readonly_2, deadline_2, attach_2, describe_2},
-  {token_3, readonly_3, deadline_3, attach_3, describe_3},
+  {token_0, readonly_0, deadline_0, attach_0, dirty_0, describe_0},
+  {token_1, readonly_1, deadline_1, attach_1, dirty_1, describe_1},
+  {token_2, readonly_2, deadline_2, attach_2, dirty_2, describe_2},
+  {token_3, readonly_3, deadline_3, attach_3, dirty_3, describe_3},
 };
 
 /* ------------------------------------------------------------------------------------------------------------ */
@@ -734,6 +776,9 @@ static int guard_init(sqlite3 *db, char **pzErrMsg, const sqlite3_api_routines *
   }
   if (rc == SQLITE_OK) {
     rc = sqlite3_create_function_v2(db, "hranad_guard_attach", 2, flags, g, k_slots[slot].attach, NULL, NULL, NULL);
+  }
+  if (rc == SQLITE_OK) {
+    rc = sqlite3_create_function_v2(db, "hranad_guard_dirty", 1, flags, g, k_slots[slot].dirty, NULL, NULL, NULL);
   }
   if (rc == SQLITE_OK) {
     rc = sqlite3_create_function_v2(db, "hranad_describe", 1, flags, g, k_slots[slot].describe, NULL, NULL, NULL);

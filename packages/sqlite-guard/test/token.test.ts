@@ -89,7 +89,14 @@ describe.each(DRIVERS)("guard token through %s", (driver) => {
     const db = open(driver, ":memory:");
     const names = db.all("SELECT name FROM pragma_function_list WHERE name LIKE 'hranad%' ORDER BY name").flat();
     expect(new Set(names)).toEqual(
-      new Set(["hranad_describe", "hranad_guard_attach", "hranad_guard_deadline", "hranad_guard_readonly", "hranad_guard_token"]),
+      new Set([
+        "hranad_describe",
+        "hranad_guard_attach",
+        "hranad_guard_deadline",
+        "hranad_guard_dirty",
+        "hranad_guard_readonly",
+        "hranad_guard_token",
+      ]),
     );
   });
 });

@@ -155,6 +155,28 @@ export function poolTests(ctx: ConformanceContext): void {
       await next.release();
     });
 
+    it("never hands a connection's settings or temp objects to its next user", async () => {
+      const pool = await ctx.pool({ maxConnections: 1 });
+      const first = await pool.acquire();
+      const base = (await first.execute({ sql: "PRAGMA foreign_keys" })).rows[0]![0];
+      await first.execute({ sql: "CREATE TEMP TABLE secret (x)" });
+      await first.execute({ sql: "INSERT INTO secret VALUES ('mine')" });
+      await first.execute({ sql: `PRAGMA foreign_keys = ${base === 1n ? "OFF" : "ON"}` });
+      await first.release();
+      const next = await pool.acquire();
+      expect((await next.execute({ sql: "SELECT count(*) FROM temp.sqlite_master" })).rows).toEqual([[0n]]);
+      expect((await next.execute({ sql: "PRAGMA foreign_keys" })).rows[0]![0]).toBe(base);
+      await next.release();
+      // A connection its user left as it found it is kept (and so keeps its id).
+      const clean = await pool.acquire();
+      const id = clean.id;
+      await clean.execute({ sql: "SELECT 1" });
+      await clean.release();
+      const again = await pool.acquire();
+      expect(again.id).toBe(id);
+      await again.release();
+    });
+
     it("makes a released lease unusable; release is idempotent", async () => {
       const pool = await ctx.pool();
       const c = await pool.acquire();

@@ -18,6 +18,7 @@ export const GUARD_SQL = {
   readOnly: "SELECT hranad_guard_readonly(?, ?)",
   deadline: "SELECT hranad_guard_deadline(?, ?)",
   attach: "SELECT hranad_guard_attach(?, ?)",
+  dirty: "SELECT hranad_guard_dirty(?)",
   describe: "SELECT hranad_describe(?)",
 } as const;
 

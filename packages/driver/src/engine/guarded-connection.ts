@@ -202,6 +202,14 @@ class GuardedConnection implements EngineConnection {
     // Clients must not reach other files of the server through ATTACH.
     this.#internalValue(GUARD_SQL.attach, { params: [null, null], values: [this.#token, 0n] });
     if (this.#baseReadOnly) this.#switchReadOnly(true);
+    // The set-up's own PRAGMAs are the connection's base state, not a user's.
+    this.#takeDirty();
+  }
+
+  /** Whether a user left state on the connection beyond its database (settings, temp objects, attachments). */
+  #takeDirty(): boolean {
+    const dirty = this.#internalValue(GUARD_SQL.dirty, { params: [null], values: [this.#token] });
+    return dirty === 1n || dirty === 1;
   }
 
   get inTransaction(): boolean {
@@ -336,12 +344,18 @@ class GuardedConnection implements EngineConnection {
     }
   }
 
-  reset(): void {
-    if (this.#closed) return;
+  /**
+   * Readies the connection for its next user: rolls back, restores the base read-only mode, and reports whether it
+   * is clean. A connection whose user changed a setting, created a temp object or attached a database is not: its
+   * pool must close it rather than hand that state to someone else.
+   */
+  reset(): boolean {
+    if (this.#closed) return false;
     this.#cursor?.close();
     try {
       if (this.#db.inTransaction) this.#db.exec("ROLLBACK");
       if (this.#readOnly !== this.#baseReadOnly) this.#switchReadOnly(this.#baseReadOnly);
+      return !this.#takeDirty();
     } catch (error) {
       throw this.normalize(error);
     }

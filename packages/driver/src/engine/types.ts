@@ -53,8 +53,11 @@ export interface EngineConnection {
   openCursor(statement: Statement): EngineCursor;
   setReadOnly(on: boolean): void;
   checkpoint(mode: CheckpointMode): CheckpointResult;
-  /** Before the connection goes back to its pool: closes the cursor, rolls back, restores the base read-only state. */
-  reset(): void;
+  /**
+   * Before the connection goes back to its pool: closes the cursor, rolls back, restores the base read-only state.
+   * Returns false when a user left state on it (a setting, a temp object, an attachment): the pool closes it then.
+   */
+  reset(): boolean;
   close(): void;
   /** Optional: a promise the host awaits before it runs the next request (see `NativeDatabase.settle`). */
   settle?(): Promise<void> | undefined;

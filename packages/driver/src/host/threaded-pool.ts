@@ -217,9 +217,10 @@ export class ThreadedPool implements Pool {
     if (lease) this.#leases.delete(lease);
     if (!this.#busy.has(physical)) return;
     let reusable = physical.usable;
+    let clean = false;
     if (reusable) {
       try {
-        await physical.request({ op: "reset" });
+        clean = (await physical.request({ op: "reset" })) === true;
         reusable = physical.usable && physical.autocommit;
       } catch {
         reusable = false;
@@ -228,7 +229,8 @@ export class ThreadedPool implements Pool {
     if (!this.#busy.delete(physical)) return; // closed by force meanwhile
     if (!reusable) {
       physical.destroy();
-    } else if (this.#closing) {
+    } else if (this.#closing || !clean) {
+      // A connection its user changed (a setting, a temp table…) is closed, never handed on; its worker is reused.
       await physical.close();
     } else {
       this.#idle.push(physical);

@@ -54,8 +54,7 @@ function run(request: HostRequest): unknown {
       return current().checkpoint(request.mode);
     case "reset":
       cursor = undefined;
-      current().reset();
-      return undefined;
+      return current().reset();
     case "close":
       cursor?.close();
       cursor = undefined;
