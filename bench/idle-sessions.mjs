@@ -21,6 +21,7 @@ import {
   printTable,
   rssBytes,
   startHranad,
+  mapCount,
   threadCount,
 } from "./lib/common.mjs";
 import { KV_ROWS, POINT_SELECT, createKv } from "./lib/fixtures.mjs";
@@ -108,6 +109,7 @@ async function main() {
     await new Promise((r) => setTimeout(r, 500));
     const rssWarm = rssBytes(pid);
     const threadsWarm = threadCount(pid);
+    const mapsWarm = mapCount(pid);
 
     const before = await probe(probeClient, PROBES);
 
@@ -139,6 +141,7 @@ async function main() {
     await new Promise((r) => setTimeout(r, 1000));
     const rssHeld = rssBytes(pid);
     const threadsHeld = threadCount(pid);
+    const mapsHeld = mapCount(pid);
 
     const held = await probe(probeClient, PROBES);
 
@@ -161,6 +164,7 @@ async function main() {
     const after = await probe(probeClient, PROBES);
     const rssAfter = rssBytes(pid);
     const threadsAfter = threadCount(pid);
+    const mapsAfter = mapCount(pid);
 
     const opened = batons.length;
     const perSession = (rssHeld - rssWarm) / Math.max(1, opened);
@@ -172,12 +176,12 @@ async function main() {
     printTable(["new request on db000", "requests", "p50 ms", "p99 ms"], rows);
     console.log("");
     printTable(
-      ["phase", "server RSS", "threads", "time"],
+      ["phase", "server RSS", "threads", "memory maps", "time"],
       [
-        ["started", formatMiB(rssStart), "", ""],
-        [`${DATABASES} databases touched`, formatMiB(rssWarm), String(threadsWarm), `${(warmMs / 1000).toFixed(1)} s`],
-        [`${opened} sessions open`, formatMiB(rssHeld), String(threadsHeld), `${(openMs / 1000).toFixed(1)} s to open`],
-        ["all closed", formatMiB(rssAfter), String(threadsAfter), `${(closeMs / 1000).toFixed(1)} s to close`],
+        ["started", formatMiB(rssStart), "", "", ""],
+        [`${DATABASES} databases touched`, formatMiB(rssWarm), String(threadsWarm), String(mapsWarm), `${(warmMs / 1000).toFixed(1)} s`],
+        [`${opened} sessions open`, formatMiB(rssHeld), String(threadsHeld), String(mapsHeld), `${(openMs / 1000).toFixed(1)} s to open`],
+        ["all closed", formatMiB(rssAfter), String(threadsAfter), String(mapsAfter), `${(closeMs / 1000).toFixed(1)} s to close`],
       ],
     );
     const errors = [...openErrors, ...closeErrors, ...before.errors, ...held.errors, ...after.errors];

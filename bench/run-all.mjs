@@ -41,7 +41,11 @@ function run({ file, args, nodeArgs = [], env = {} }) {
       process.stdout.write(chunk);
     });
     child.on("exit", (code, signal) => {
-      const summary = output.split("\n").filter((line) => line.startsWith("SUMMARY")).join("\n");
+      // Ours print `SUMMARY name: …`; isolation.mjs ends with `isolation: PASS|FAIL`.
+      const summary = output
+        .split("\n")
+        .filter((line) => line.startsWith("SUMMARY") || /^[\w-]+: (PASS|FAIL)\b/.test(line))
+        .join("\n");
       resolve({ file, code, signal, seconds: (performance.now() - started) / 1000, summary });
     });
   });

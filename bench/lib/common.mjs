@@ -124,6 +124,15 @@ export function rssBytes(pid) {
   }
 }
 
+/** Memory mappings of a process (bounded by vm.max_map_count; every V8 isolate adds hundreds). */
+export function mapCount(pid) {
+  try {
+    return readFileSync(`/proc/${pid}/maps`, "utf8").split("\n").length - 1;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Threads of a process (worker threads show up here). */
 export function threadCount(pid) {
   try {
