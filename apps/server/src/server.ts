@@ -115,6 +115,10 @@ export async function startServer(config: ServerConfig): Promise<HranadServer> {
   app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const fastifyCode = (error as { code?: unknown }).code;
     if (fastifyCode === "FST_ERR_CTP_BODY_TOO_LARGE") {
+      // Fastify asks for `connection: close`, but closing a socket with the unread rest of the body in it resets the
+      // connection and the client never sees this 413. Keep it open: Node discards the rest of the body (bounded
+      // by requestTimeout), then the connection serves the next request.
+      reply.removeHeader("connection");
       return sendError(reply, 413, "BODY_TOO_LARGE", `The request body is larger than ${config.limits.maxBodyBytes} bytes`);
     }
     if (typeof fastifyCode === "string" && fastifyCode.startsWith("FST_ERR_CTP")) {
