@@ -140,6 +140,13 @@ export async function startServer(config: ServerConfig): Promise<HranadServer> {
 
   const sockets: WebSocketRegistry = new Set();
   await app.register(websocket, {
+    // The default handler logs an error and terminates the socket on every `ws` error, cutting off the close frame
+    // that `ws` has just queued for a client's bad frame (1007 invalid UTF-8, 1009 too big…): the client then sees
+    // 1006. A client's bad frame is not a server error; a handler that throws is, and gets 1011.
+    errorHandler: (error, socket, request) => {
+      request.log.debug({ err: error }, "WebSocket error");
+      if (socket.readyState === socket.OPEN) socket.close(1011, "Internal server error");
+    },
     options: {
       maxPayload: config.limits.maxBodyBytes,
       handleProtocols: (protocols) => chooseSubprotocol(protocols) ?? false,
