@@ -446,7 +446,8 @@ export class SessionStore {
     await this.#safely(() => closeCursors(state), state, state.database, "rollback");
     await this.#safely(
       async () => {
-        if (!(await inner.isAutocommit())) await inner.execute({ sql: "ROLLBACK" });
+        // The driver reads the autocommit state back after every call (failed ones too): no round trip needed.
+        if (!inner.autocommit) await inner.execute({ sql: "ROLLBACK" });
       },
       state,
       state.database,
@@ -584,7 +585,8 @@ export class SessionStore {
     const inner = state.inner;
     const rollback = this.#safely(
       async () => {
-        if (!(await inner.isAutocommit())) await inner.execute({ sql: "ROLLBACK" });
+        // The driver reads the autocommit state back after every call (failed ones too): no round trip needed.
+        if (!inner.autocommit) await inner.execute({ sql: "ROLLBACK" });
       },
       state,
       state.database,

@@ -2,8 +2,11 @@ import { DriverError, SqliteError, type DriverErrorCode } from "../errors.js";
 import type { CheckpointMode, Statement } from "../types.js";
 import type { EngineOpenOptions } from "../engine/types.js";
 
-/** Main thread → worker. Every request carries an id that its reply echoes. */
-export type HostRequest =
+/**
+ * Main thread → worker. Every request carries an id that its reply echoes. `reset: true` asks the worker to ready
+ * the connection for a new user first (the pool defers a release's reset to the next request: one round trip less).
+ */
+export type HostRequest = (
   | { readonly id: number; readonly op: "open"; readonly engine: string; readonly options: EngineOpenOptions }
   | { readonly id: number; readonly op: "execute"; readonly statement: Statement }
   | { readonly id: number; readonly op: "script"; readonly sql: string }
@@ -15,7 +18,8 @@ export type HostRequest =
   | { readonly id: number; readonly op: "read-only"; readonly on: boolean }
   | { readonly id: number; readonly op: "checkpoint"; readonly mode: CheckpointMode }
   | { readonly id: number; readonly op: "reset" }
-  | { readonly id: number; readonly op: "close" };
+  | { readonly id: number; readonly op: "close" }
+) & { readonly reset?: boolean };
 
 /** An error as it crosses the thread boundary (rebuilt as `SqliteError`/`DriverError` on the main side). */
 export type WireError =

@@ -216,6 +216,22 @@ export class ThreadedPool implements Pool {
   async #giveBack(physical: WorkerConnection, lease: PooledConnection | undefined): Promise<void> {
     if (lease) this.#leases.delete(lease);
     if (!this.#busy.has(physical)) return;
+    if (
+      !this.#closing &&
+      physical.usable &&
+      physical.autocommit &&
+      !physical.cursorOpen &&
+      physical.readOnly === (this.mode === "readonly")
+    ) {
+      // Nothing to roll back and no mode to restore: the rest of the reset (checking what the user left behind)
+      // travels with the connection's next request instead of costing a round trip now.
+      physical.deferReset();
+      this.#busy.delete(physical);
+      this.#idle.push(physical);
+      this.#checkDrained();
+      this.#dispatch();
+      return;
+    }
     let reusable = physical.usable;
     let clean = false;
     if (reusable) {

@@ -17,6 +17,9 @@ export class WorkerConnection {
   #readOnly = false;
   #failure: DriverError | undefined;
   #closed = false;
+  #cursorOpen = false;
+  /** The last user released it without a reset round trip: the next request carries the reset. */
+  #resetPending = false;
 
   private constructor(worker: HostWorker, workerPool: WorkerPool) {
     this.#worker = worker;
@@ -59,13 +62,30 @@ export class WorkerConnection {
     return !this.#closed && this.#failure === undefined && this.#worker.alive;
   }
 
+  /** Whether a cursor's statement is still open in the worker. */
+  get cursorOpen(): boolean {
+    return this.#cursorOpen;
+  }
+
+  /** Defers the reset of a release to the next request (which then carries it), saving a round trip. */
+  deferReset(): void {
+    this.#resetPending = true;
+  }
+
   /** Runs one request in the worker; throws the rebuilt `SqliteError`/`DriverError` after updating the state. */
   async request(call: HostCall): Promise<unknown> {
     if (this.#closed) throw new DriverError("CONNECTION_CLOSED", "The connection is closed");
     if (this.#failure) throw this.#failure;
-    const reply = await this.#worker.call(call);
+    const reset = this.#resetPending;
+    this.#resetPending = false;
+    const reply = await this.#worker.call(reset ? { ...call, reset: true } : call);
     this.#autocommit = reply.autocommit;
     this.#readOnly = reply.readOnly;
+    if (reset || call.op === "cursor-close" || call.op === "reset" || call.op === "close") this.#cursorOpen = false;
+    if (call.op === "cursor-open" && reply.ok) this.#cursorOpen = true;
+    if (call.op === "cursor-next" && (!reply.ok || (reply.value as { done?: boolean } | undefined)?.done === true)) {
+      this.#cursorOpen = false;
+    }
     if (!reply.ok) throw fromWireError(reply.error);
     return reply.value;
   }

@@ -12,6 +12,8 @@ if (!port) throw new Error("the driver host worker must run in a worker thread")
 
 const engines = new Map<string, EngineModule>();
 let connection: EngineConnection | undefined;
+/** How the current connection was opened, to open it afresh when a user left state on it. */
+let opened: { readonly engine: EngineModule; readonly options: Extract<HostRequest, { op: "open" }>["options"] } | undefined;
 let cursor: EngineCursor | undefined;
 /** Requests that arrived while an asynchronous `open` was in progress, kept in order. */
 let queue: HostRequest[] | undefined;
@@ -81,8 +83,22 @@ function reply(id: number, ok: boolean, valueOrError: unknown): void {
   port!.postMessage(message);
 }
 
+/**
+ * A deferred release: rolls back and restores the base mode; a connection its last user changed (a setting, a temp
+ * object, an attachment) is closed and opened afresh here, so nothing of it reaches the next user.
+ */
+function resetForNextUser(): void {
+  cursor = undefined;
+  if (current().reset()) return;
+  const { engine, options } = opened!;
+  connection?.close();
+  connection = undefined;
+  connection = engine.open(options);
+}
+
 function handle(request: HostRequest): void {
   try {
+    if (request.reset === true && request.op !== "close") resetForNextUser();
     reply(request.id, true, run(request));
   } catch (error) {
     if (request.op === "cursor-next") cursor = undefined;
@@ -100,6 +116,7 @@ async function open(request: Extract<HostRequest, { op: "open" }>): Promise<void
       engines.set(request.engine, engine);
     }
     connection = engine.open(request.options);
+    opened = { engine, options: request.options };
     reply(request.id, true, undefined);
   } catch (error) {
     reply(request.id, false, error instanceof DriverError ? error : new DriverError("OPEN_FAILED", String(error instanceof Error ? error.message : error)));
