@@ -45,6 +45,8 @@ export interface TransferOptions {
   /** Bound on one whole transfer (begin to commit): nothing may hang. */
   readonly transferTimeoutMs: number;
   readonly seed: number;
+  /** Prefix of the transfer ids (unique across runs that share a log). */
+  readonly idPrefix?: string;
   /** Stops starting transfers at once (the crash and shutdown suites). */
   readonly stop?: AbortSignal;
 }
@@ -98,7 +100,7 @@ export async function runTransfers(options: TransferOptions, log: TransferLog, i
         const random = new Random(options.seed + index * 7919);
         for (let n = 0; more(); n++) {
           log.attempts++;
-          const id = `${index}-${n}`;
+          const id = `${options.idPrefix ?? ""}${index}-${n}`;
           const state = { commitSent: false, done: false };
           const transfer = oneTransfer(client, id, random, options.accounts, state);
           try {
@@ -112,14 +114,15 @@ export async function runTransfers(options: TransferOptions, log: TransferLog, i
               continue;
             }
             const code = codeOf(error);
+            const lost = isTransportLoss(error);
             log.count(code);
-            if (state.commitSent && isTransportLoss(error)) log.unknown.add(id);
+            if (state.commitSent && lost) log.unknown.add(id);
             else log.failed.add(id);
-            if (!RETRYABLE_CODES.has(code) && !isTransportLoss(error)) {
+            if (!RETRYABLE_CODES.has(code) && !lost) {
               log.unnamed.push(`${id} over ${transport}${state.commitSent ? " (at COMMIT)" : ""}: ${code}: ${(error as Error).message?.slice(0, 200)}`);
             }
             // A lost server: stop this client rather than spin.
-            if (isTransportLoss(error)) break;
+            if (lost) break;
           }
         }
       }),
