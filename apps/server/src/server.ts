@@ -2,7 +2,7 @@ import { mkdirSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import websocket from "@fastify/websocket";
-import type { Driver } from "@hranad/driver";
+import { WorkerPool, type Driver } from "@hranad/driver";
 import { betterSqlite3Driver } from "@hranad/driver-better-sqlite3";
 import { libsqlDriver } from "@hranad/driver-libsql";
 import { Registry, type DatabaseConfig } from "@hranad/registry";
@@ -60,6 +60,8 @@ export async function startServer(config: ServerConfig): Promise<HranadServer> {
     maxSessionsPerDatabase: config.limits.maxSessionsPerDatabase,
     ...(config.limits.transactionTimeoutMs > 0 ? { transactionTimeoutMs: config.limits.transactionTimeoutMs } : {}),
   });
+  // A worker takes ~100 ms to start: have a few warm before the first request needs one.
+  await WorkerPool.shared().prewarm(Math.min(4, config.databases.length + 1));
   const reaper = new AbortController();
   store.startReaper(1000, reaper.signal);
 
