@@ -33,11 +33,19 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   BATON_DATABASE_MISMATCH: 400,
   BATON_PRINCIPAL_MISMATCH: 403,
   TOO_MANY_SESSIONS: 429,
-  // capacity
+  // capacity and availability: the request may succeed if retried
   POOL_TIMEOUT: 503,
+  POOL_CLOSED: 503,
   SERVER_SHUTTING_DOWN: 503,
+  REGISTRY_CLOSED: 503,
   DATABASE_BUSY: 503,
+  WORKER_FAILED: 503,
+  CONNECTION_CLOSED: 503,
+  // the client went away while its stream was being opened
+  ABORTED: 499,
+  // the database file cannot be opened (missing in readwrite mode, not a database…): the operator must act
   DATABASE_OPEN_FAILED: 500,
+  OPEN_FAILED: 500,
 };
 
 interface CodedError {
