@@ -36,6 +36,8 @@ export interface OpenOptions {
   readonly maxConnections?: number;
   /** How long `acquire` waits for a free connection before failing with `POOL_TIMEOUT`. Default 5000. */
   readonly acquireTimeoutMs?: number;
+  /** Idle connections beyond one are closed after this many milliseconds unused. Default 30000. */
+  readonly idleConnectionTimeoutMs?: number;
 }
 
 /** What a driver can and cannot do. Declared, never faked. */

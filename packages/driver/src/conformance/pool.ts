@@ -177,6 +177,22 @@ export function poolTests(ctx: ConformanceContext): void {
       await again.release();
     });
 
+    it("closes connections left idle after a burst, keeping one", async () => {
+      const pool = await ctx.pool({ maxConnections: 4, idleConnectionTimeoutMs: 200 });
+      const burst = await Promise.all([pool.acquire(), pool.acquire(), pool.acquire(), pool.acquire()]);
+      expect(pool.stats().open).toBe(4);
+      await Promise.all(burst.map((c) => c.release()));
+      expect(pool.stats().idle).toBe(4);
+      const deadline = Date.now() + 10_000;
+      while (pool.stats().open > 1 && Date.now() < deadline) await tick();
+      expect(pool.stats()).toMatchObject({ open: 1, idle: 1 });
+      // The one kept still works, and the pool grows again on demand.
+      const again = await Promise.all([pool.acquire(), pool.acquire()]);
+      expect((await again[0]!.execute({ sql: "SELECT 1" })).rows).toEqual([[1n]]);
+      expect(pool.stats().open).toBe(2);
+      await Promise.all(again.map((c) => c.release()));
+    });
+
     it("makes a released lease unusable; release is idempotent", async () => {
       const pool = await ctx.pool();
       const c = await pool.acquire();

@@ -61,6 +61,7 @@ export function createThreadedDriver(options: ThreadedDriverOptions): Driver {
         maxConnections,
         acquireTimeoutMs: nonNegative(open.acquireTimeoutMs, 5000, "acquireTimeoutMs"),
         closeTimeoutMs,
+        idleConnectionTimeoutMs: nonNegative(open.idleConnectionTimeoutMs, 30_000, "idleConnectionTimeoutMs"),
       });
     },
   };

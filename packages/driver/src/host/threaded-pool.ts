@@ -28,7 +28,11 @@ export interface ThreadedPoolSettings {
   readonly acquireTimeoutMs: number;
   /** How long `close()` waits for connections in use before closing them by force. */
   readonly closeTimeoutMs: number;
+  /** Idle connections beyond the first are closed after this long unused (their workers go back). Default 30 000. */
+  readonly idleConnectionTimeoutMs?: number;
 }
+
+const DEFAULT_IDLE_CONNECTION_TIMEOUT_MS = 30_000;
 
 /**
  * A bounded pool of worker-hosted connections to one database. Connections open lazily; callers wait in FIFO
@@ -44,6 +48,9 @@ export class ThreadedPool implements Pool {
   readonly #leases = new Set<PooledConnection>();
   readonly #waiters: Waiter[] = [];
   #opening = 0;
+  /** When each idle connection was last given back; `#idle` is a stack, so its front holds the longest idle. */
+  readonly #idleSince = new WeakMap<WorkerConnection, number>();
+  #sweeper: NodeJS.Timeout | undefined;
   #closing: Promise<void> | undefined;
   #drained: (() => void) | undefined;
 
@@ -57,7 +64,7 @@ export class ThreadedPool implements Pool {
   static async open(settings: ThreadedPoolSettings): Promise<ThreadedPool> {
     const pool = new ThreadedPool(settings);
     const first = await WorkerConnection.open(settings.workerPool, settings.engine, settings.open);
-    pool.#idle.push(first);
+    pool.#park(first);
     return pool;
   }
 
@@ -94,6 +101,8 @@ export class ThreadedPool implements Pool {
   }
 
   async #close(): Promise<void> {
+    clearInterval(this.#sweeper);
+    this.#sweeper = undefined;
     for (const waiter of this.#waiters.splice(0)) {
       waiter.settle();
       waiter.reject(new DriverError("POOL_CLOSED", "The pool was closed"));
@@ -196,7 +205,7 @@ export class ThreadedPool implements Pool {
           void physical.close().then(() => this.#checkDrained());
           return;
         }
-        this.#idle.push(physical);
+        this.#park(physical);
         this.#dispatch();
       },
       (error: unknown) => {
@@ -227,7 +236,7 @@ export class ThreadedPool implements Pool {
       // travels with the connection's next request instead of costing a round trip now.
       physical.deferReset();
       this.#busy.delete(physical);
-      this.#idle.push(physical);
+      this.#park(physical);
       this.#checkDrained();
       this.#dispatch();
       return;
@@ -249,10 +258,36 @@ export class ThreadedPool implements Pool {
       // A connection its user changed (a setting, a temp table…) is closed, never handed on; its worker is reused.
       await physical.close();
     } else {
-      this.#idle.push(physical);
+      this.#park(physical);
     }
     this.#checkDrained();
     if (!this.#closing) this.#dispatch();
+  }
+
+  /** Puts a connection back on the idle stack and makes sure long-idle ones get closed. */
+  #park(physical: WorkerConnection): void {
+    this.#idleSince.set(physical, performance.now());
+    this.#idle.push(physical);
+    if (this.#sweeper === undefined && !this.#closing) {
+      const timeout = this.#settings.idleConnectionTimeoutMs ?? DEFAULT_IDLE_CONNECTION_TIMEOUT_MS;
+      this.#sweeper = setInterval(() => this.#sweep(timeout), Math.max(100, timeout / 2));
+      this.#sweeper.unref();
+    }
+  }
+
+  /**
+   * Closes connections idle longer than `timeout`, keeping the most recently used one: a burst's extra connections
+   * (each a worker of several MiB) do not outlive the burst.
+   */
+  #sweep(timeout: number): void {
+    const cutoff = performance.now() - timeout;
+    while (this.#idle.length > 1 && (this.#idleSince.get(this.#idle[0]!) ?? 0) < cutoff) {
+      void this.#idle.shift()!.close();
+    }
+    if (this.#idle.length <= 1 && this.#busy.size === 0) {
+      clearInterval(this.#sweeper);
+      this.#sweeper = undefined;
+    }
   }
 
   #checkDrained(): void {
