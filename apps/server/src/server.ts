@@ -71,7 +71,9 @@ export async function startServer(config: ServerConfig): Promise<HranadServer> {
     // Hrana clients pipeline on keep-alive connections; do not let a slow client hold a socket forever.
     requestTimeout: 120_000,
     logController: new LogController({ disableRequestLogging: config.logLevel !== "debug" }),
-    return503OnClosing: true,
+    // Our onRequest hook answers 503 during shutdown with {message, code}: Fastify's own 503 body has no `code`,
+    // so @libsql/client reported it as UNKNOWN.
+    return503OnClosing: false,
     // `createClient({url: "ws://host/db/"})` connects to `/db/`.
     routerOptions: { ignoreTrailingSlash: true },
     forceCloseConnections: "idle",
@@ -102,6 +104,9 @@ export async function startServer(config: ServerConfig): Promise<HranadServer> {
   // Permissive CORS, as sqld: browsers use @libsql/client directly.
   app.addHook("onRequest", async (request, reply) => {
     reply.header("access-control-allow-origin", "*");
+    if (closing && request.method !== "OPTIONS") {
+      return sendError(reply.header("connection", "close"), 503, "SERVER_SHUTTING_DOWN", "The server is shutting down");
+    }
     if (request.method === "OPTIONS") {
       reply
         .header("access-control-allow-methods", "GET, POST, OPTIONS")
