@@ -64,12 +64,20 @@ async function openOrResume(
   if (baton !== null) return context.store.resume(baton, database, ANONYMOUS);
   if (context.closing) throw new ServerError(503, "SERVER_SHUTTING_DOWN", "The server is shutting down");
   const handle = await context.registry.get(database, signal);
+  let session: Session;
   try {
-    return await context.store.open(handle.database, handle, ANONYMOUS, handle.database.readOnly, signal);
+    session = await context.store.open(handle.database, handle, ANONYMOUS, handle.database.readOnly, signal);
   } catch (error) {
     handle.release(); // idempotent: the store may already have dropped it
     throw error;
   }
+  if (context.closing) {
+    // Shutdown began while this stream waited for a connection: shutdown has already rolled the other streams
+    // back, and a stream opened now could take the write lock that the requests being drained wait for.
+    await context.store.close(session);
+    throw new ServerError(503, "SERVER_SHUTTING_DOWN", "The server is shutting down");
+  }
+  return session;
 }
 
 /** Aborts when the client goes away before the answer is sent. */

@@ -257,6 +257,11 @@ class HranaSocket {
           await this.#context.store.close(session);
           return;
         }
+        if (this.#context.closing) {
+          // Shutdown began while the stream was opening (see openOrResume in hrana-http.ts).
+          await this.#context.store.close(session);
+          throw new ServerError(503, "SERVER_SHUTTING_DOWN", "The server is shutting down");
+        }
         stream.session = session;
         this.#context.store.markIdle(session);
         this.#respond(requestId, { type: "open_stream" });

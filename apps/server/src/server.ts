@@ -119,6 +119,12 @@ export async function startServer(config: ServerConfig): Promise<HranadServer> {
     return undefined;
   });
 
+  // During shutdown, answers tell the client not to reuse the connection.
+  app.addHook("onSend", (_request, reply, payload, done) => {
+    if (closing) reply.header("connection", "close");
+    done(null, payload);
+  });
+
   app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const fastifyCode = (error as { code?: unknown }).code;
     if (fastifyCode === "FST_ERR_CTP_BODY_TOO_LARGE") {
@@ -179,8 +185,19 @@ export async function startServer(config: ServerConfig): Promise<HranadServer> {
       closed ??= (async () => {
         closing = true;
         for (const socket of sockets) socket.close(1001, "The server is shutting down");
-        await app.close();
+        // Roll idle streams back before waiting for in-flight requests: an idle stream may hold the write lock that
+        // those requests are queued on, and app.close() would then wait out the busy timeout for each of them.
+        await store.closeAll();
+        // app.close() waits for every connection to end, but closes idle keep-alive connections only once, at the
+        // start: a connection whose request finishes later would then hold the shutdown until the client drops it.
+        const sweep = setInterval(() => app.server.closeIdleConnections(), 100);
+        try {
+          await app.close();
+        } finally {
+          clearInterval(sweep);
+        }
         reaper.abort();
+        // Streams opened by requests that were already past the `closing` check.
         await store.closeAll();
         // Streams that were busy at closeAll end when their request finishes; give them the registry's bound.
         await registry.closeAll({ timeoutMs: 15_000 });
