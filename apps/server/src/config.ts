@@ -30,6 +30,8 @@ export interface Limits {
   readonly maxConnections: number;
   /** Largest accepted request body in bytes. Default 10 MiB. */
   readonly maxBodyBytes: number;
+  /** Largest result of one statement (cursors stream any size): past it, RESPONSE_TOO_LARGE. Default 10 MiB. */
+  readonly maxResultBytes: number;
   /** Streams open at once on one WebSocket. Default 64. */
   readonly maxStreamsPerSocket: number;
   /** SQLite busy timeout: how long a writer queues behind another before SQLITE_BUSY. Default 5 000. */
@@ -57,6 +59,7 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   statementTimeoutMs: 30_000,
   maxConnections: 16,
   maxBodyBytes: 10 * 1024 * 1024,
+  maxResultBytes: 10 * 1024 * 1024,
   maxStreamsPerSocket: 64,
   busyTimeoutMs: 5_000,
   transactionTimeoutMs: 0,
@@ -157,7 +160,8 @@ function parseLimits(value: unknown): Limits {
         limits[key as "maxConnections"] = count(where, raw, 1);
         break;
       case "maxBodyBytes":
-        limits.maxBodyBytes = size(where, raw);
+      case "maxResultBytes":
+        limits[key as "maxBodyBytes"] = size(where, raw);
         break;
     }
   }

@@ -52,6 +52,7 @@ export async function startServer(config: ServerConfig): Promise<HranadServer> {
       busyTimeoutMs: config.limits.busyTimeoutMs,
       statementTimeoutMs: config.limits.statementTimeoutMs,
       maxConnections: config.limits.maxConnections,
+      maxResultBytes: config.limits.maxResultBytes,
     },
   });
   const store = new SessionStore({

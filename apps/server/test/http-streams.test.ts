@@ -174,3 +174,13 @@ describe("Hrana over HTTP: streams and batons", () => {
     expect(next.json.results[1].type).toBe("ok");
   });
 });
+
+describe("Hrana over HTTP: result size", () => {
+  it("refuses a statement result past limits.maxResultBytes with RESPONSE_TOO_LARGE, and a cursor streams it", async () => {
+    const big = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n LIMIT 2000000) SELECT i, randomblob(100) FROM n";
+    const r = await post(`${server.url}/v2/pipeline`, { requests: [execute(big), execute("SELECT 1"), { type: "close" }] });
+    expect(r.status).toBe(200);
+    expect(r.json.results[0].error.code).toBe("RESPONSE_TOO_LARGE");
+    expect(r.json.results[1].type).toBe("ok");
+  });
+});

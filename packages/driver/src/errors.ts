@@ -23,7 +23,9 @@ export type DriverErrorCode =
   /** The database file could not be opened (missing in read-write mode, not a database, …). */
   | "OPEN_FAILED"
   /** The worker hosting the connection died. */
-  | "WORKER_FAILED";
+  | "WORKER_FAILED"
+  /** A statement's rows exceed the result size limit (a cursor streams them instead). */
+  | "RESPONSE_TOO_LARGE";
 
 /** An error raised by hranad's driver layer itself. */
 export class DriverError extends Error {

@@ -36,6 +36,11 @@ export interface OpenOptions {
   readonly maxConnections?: number;
   /** How long `acquire` waits for a free connection before failing with `POOL_TIMEOUT`. Default 5000. */
   readonly acquireTimeoutMs?: number;
+  /**
+   * Largest result `execute` builds, in approximate bytes of its values; past it the statement fails with
+   * `RESPONSE_TOO_LARGE` (cursors stream any size). Default 10 MiB; 0 disables the limit.
+   */
+  readonly maxResultBytes?: number;
   /** Idle connections beyond one are closed after this many milliseconds unused. Default 30000. */
   readonly idleConnectionTimeoutMs?: number;
 }

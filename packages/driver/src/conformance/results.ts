@@ -22,6 +22,23 @@ export function resultTests(ctx: ConformanceContext): void {
       expect(result.rows).toEqual([]);
     });
 
+    it("refuses a result past maxResultBytes with RESPONSE_TOO_LARGE, and stays usable", async () => {
+      const pool = await ctx.pool({ maxResultBytes: 64 * 1024 });
+      const c = await pool.acquire();
+      const big = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n LIMIT 100000) SELECT i, randomblob(100) FROM n";
+      await expect(c.execute({ sql: big })).rejects.toMatchObject({ code: "RESPONSE_TOO_LARGE" });
+      // A cursor streams the same rows; a small result still works on the same connection.
+      const cursor = await c.openCursor({ sql: big });
+      let total = 0;
+      for (let chunk = await cursor.next(5000); ; chunk = await cursor.next(5000)) {
+        total += chunk.rows.length;
+        if (chunk.done) break;
+      }
+      expect(total).toBe(100000);
+      expect((await c.execute({ sql: "SELECT 1" })).rows).toEqual([[1n]]);
+      await c.release();
+    });
+
     it("returns rows as arrays in column order", async () => {
       expect((await run("SELECT 1 AS a, 'b' AS b UNION ALL SELECT 2, 'c'")).rows).toEqual([
         [1n, "b"],

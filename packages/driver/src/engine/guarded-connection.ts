@@ -32,6 +32,17 @@ function isMemoryPath(path: string): boolean {
 }
 
 /** A blob that is a view into a larger buffer is copied, so that posting a row does not post the whole buffer. */
+/** What a row weighs in a response, roughly: enough to bound memory, cheap enough for every row. */
+function rowBytes(row: readonly Value[]): number {
+  let bytes = 0;
+  for (const value of row) {
+    if (typeof value === "string") bytes += value.length + 16;
+    else if (value instanceof Uint8Array) bytes += value.byteLength + 16;
+    else bytes += 16;
+  }
+  return bytes;
+}
+
 function compactRow(row: Value[]): Value[] {
   for (let i = 0; i < row.length; i += 1) {
     const value = row[i];
@@ -164,6 +175,7 @@ class GuardedConnection implements EngineConnection {
   readonly #path: string;
   readonly #token: string;
   readonly #baseReadOnly: boolean;
+  readonly #maxResultBytes: number;
   readonly #statements: LruCache<string, CachedStatement>;
   /** Our own statements (guard calls, changes()), re-prepared after every read-only switch too. */
   readonly #internal = new Map<string, NativeStatement>();
@@ -177,6 +189,7 @@ class GuardedConnection implements EngineConnection {
     this.#path = options.path;
     this.#statements = new LruCache(Math.max(1, options.statementCacheSize));
     this.#baseReadOnly = options.mode === "readonly";
+    this.#maxResultBytes = options.maxResultBytes ?? 0;
 
     try {
       db.loadExtension(extensionPath);
@@ -240,8 +253,7 @@ class GuardedConnection implements EngineConnection {
           }
           rows = [];
         } else {
-          rows = native.all(bindings);
-          for (const row of rows) compactRow(row);
+          rows = this.#collect(native, bindings);
         }
         const columns = native.columns();
         return { columns, rows, ...this.changesFor(entry.kind, null) };
@@ -255,6 +267,31 @@ class GuardedConnection implements EngineConnection {
     } catch (error) {
       throw this.normalize(error);
     }
+  }
+
+  /** All rows of a reader, failing with RESPONSE_TOO_LARGE (and resetting it) past the result size limit. */
+  #collect(native: NativeStatement, bindings: Bindings): Value[][] {
+    const limit = this.#maxResultBytes;
+    if (limit <= 0) return native.all(bindings).map(compactRow);
+    const rows: Value[][] = [];
+    const iterator = native.iterate(bindings);
+    let bytes = 0;
+    try {
+      for (let row = iterator.next(); row !== undefined; row = iterator.next()) {
+        bytes += rowBytes(row);
+        if (bytes > limit) {
+          throw new DriverError(
+            "RESPONSE_TOO_LARGE",
+            `The result is larger than ${limit} bytes: add a LIMIT, or read it through a cursor`,
+          );
+        }
+        rows.push(compactRow(row));
+      }
+    } catch (error) {
+      iterator.close();
+      throw error;
+    }
+    return rows;
   }
 
   executeScript(sql: string): void {

@@ -22,6 +22,8 @@ export interface EngineOpenOptions {
   readonly statementTimeoutMs: number;
   /** Capacity of the prepared-statement cache (keyed by SQL text). */
   readonly statementCacheSize: number;
+  /** Largest result of `execute` in approximate bytes (0 = no limit). */
+  readonly maxResultBytes: number;
 }
 
 /** One chunk of a cursor. `affectedRowCount`/`lastInsertRowid` are final once `done` is true. */

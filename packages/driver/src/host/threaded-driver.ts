@@ -52,6 +52,7 @@ export function createThreadedDriver(options: ThreadedDriverOptions): Driver {
         synchronous: open.synchronous ?? "normal",
         statementTimeoutMs: nonNegative(open.statementTimeoutMs, 30_000, "statementTimeoutMs"),
         statementCacheSize,
+        maxResultBytes: nonNegative(open.maxResultBytes, 10 * 1024 * 1024, "maxResultBytes"),
       };
       return ThreadedPool.open({
         engine,
