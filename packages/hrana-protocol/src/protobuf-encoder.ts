@@ -162,19 +162,7 @@ const STREAM_RESPONSE_FIELDS = {
 } as const;
 
 function streamResponse(w: ProtobufWriter, response: StreamResponse): void {
-  const field = STREAM_RESPONSE_FIELDS[response.type];
-  switch (response.type) {
-    case "execute":
-      return resultMessage(w, field, response.result, stmtResult);
-    case "batch":
-      return resultMessage(w, field, response.result, batchResult);
-    case "describe":
-      return resultMessage(w, field, response.result, describeResult);
-    case "get_autocommit":
-      return autocommit(w, field, response.isAutocommit);
-    default:
-      return w.emptyMessage(field);
-  }
+  responseBody(w, STREAM_RESPONSE_FIELDS[response.type], response);
 }
 
 const WS_RESPONSE_FIELDS = {
@@ -193,7 +181,11 @@ const WS_RESPONSE_FIELDS = {
 } as const;
 
 function wsResponse(w: ProtobufWriter, response: WsResponse): void {
-  const field = WS_RESPONSE_FIELDS[response.type];
+  responseBody(w, WS_RESPONSE_FIELDS[response.type], response);
+}
+
+/** A response body at `field`: HTTP and WebSocket share the bodies and differ only in field numbers. */
+function responseBody(w: ProtobufWriter, field: number, response: StreamResponse | WsResponse): void {
   switch (response.type) {
     case "execute":
       return resultMessage(w, field, response.result, stmtResult);
