@@ -59,10 +59,12 @@ async function openOrResume(
   context: ServerContext,
   database: string,
   baton: string | null,
-  signal: AbortSignal,
+  signalFor: () => AbortSignal,
 ): Promise<Session> {
   if (baton !== null) return context.store.resume(baton, database, ANONYMOUS);
   if (context.closing) throw new ServerError(503, "SERVER_SHUTTING_DOWN", "The server is shutting down");
+  // Only opening waits (for the database and a connection): a resumed stream needs no abort signal.
+  const signal = signalFor();
   const handle = await context.registry.get(database, signal);
   let session: Session;
   try {
@@ -103,7 +105,7 @@ function pipeline(context: ServerContext, version: ProtocolVersion, codec: HttpC
     try {
       const database = context.resolveDatabase(request, request.params.db);
       const body = codec.decodePipeline(bodyBytes(request), version);
-      session = await openOrResume(context, database, body.baton, requestSignal(reply));
+      session = await openOrResume(context, database, body.baton, () => requestSignal(reply));
       const connection = streamConnection(session);
       const results: StreamResult[] = [];
       let closed = false;
@@ -150,7 +152,7 @@ function cursor(context: ServerContext, codec: HttpCodec) {
       const database = context.resolveDatabase(request, request.params.db);
       const body = codec.decodeCursor(bodyBytes(request));
       const signal = requestSignal(reply);
-      session = await openOrResume(context, database, body.baton, signal);
+      session = await openOrResume(context, database, body.baton, () => signal);
       const owned = session;
       const connection = streamConnection(owned);
       // The baton goes out first, while the batch still runs: it is honoured only once this body is finished.
