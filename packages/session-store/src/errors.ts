@@ -18,6 +18,8 @@ export type BadBatonCode =
   | "STREAM_LIFETIME_EXCEEDED"
   /** An administrator killed the session. */
   | "STREAM_KILLED"
+  /** The server ended the session because its client stopped reading a response (a cursor body). */
+  | "STREAM_STALLED"
   /** The session was closed (by a `close` request or by the server). */
   | "STREAM_CLOSED"
   /** The server is shutting down and closed the session. */
@@ -44,6 +46,7 @@ export const SESSION_ERROR_STATUS: Readonly<Record<SessionErrorCode, number>> = 
   STREAM_EXPIRED: 400,
   STREAM_LIFETIME_EXCEEDED: 400,
   STREAM_KILLED: 400,
+  STREAM_STALLED: 400,
   STREAM_CLOSED: 400,
   SERVER_SHUTTING_DOWN: 503,
   SERVER_RESTARTED: 400,

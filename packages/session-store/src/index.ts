@@ -5,6 +5,7 @@ export type {
   DatabaseRelease,
   OpenSessionOptions,
   KillResult,
+  TerminateReason,
   SessionInfo,
   TeardownErrorContext,
 } from "./store.js";

@@ -1,5 +1,5 @@
 import { BatonError, BatonSigner, newSessionId, sessionIdToText } from "@hranad/baton";
-import type { Pool } from "@hranad/driver";
+import type { Connection, Pool } from "@hranad/driver";
 import { systemClock, type Clock, type TimerHandle } from "./clock.js";
 import { DeadlineHeap } from "./deadline-heap.js";
 import { BadBatonError, PrincipalMismatchError, TooManySessionsError } from "./errors.js";
@@ -71,7 +71,10 @@ export interface OpenSessionOptions {
   readonly expires?: boolean;
 }
 
-export type KillResult = "not-found" | "busy" | "killed";
+export type KillResult = "not-found" | "killed";
+
+/** Why the server ends a session under its client (see `terminate`). */
+export type TerminateReason = "killed" | "stalled" | "expired";
 
 /** A snapshot of one live session (the admin listing). */
 export interface SessionInfo {
@@ -306,16 +309,35 @@ export class SessionStore {
   }
 
   /**
-   * The admin kill of the session with this id: rolls back, returns the connection and makes its baton
-   * unresumable (`STREAM_KILLED`). Refused with "busy" while a request is in flight (the statement deadline
-   * bounds that request).
+   * The admin kill of the session with this id: ends it at once, busy or not (see `terminate`), and makes its
+   * baton unresumable (`STREAM_KILLED`). Resolves when its connection is rolled back and returned.
    */
   async kill(id: string): Promise<KillResult> {
     const state = this.#sessions.get(id);
     if (state === undefined) return "not-found";
-    if (state.busy) return "busy";
-    await this.#end(state, "killed");
+    await this.#terminate(state, "killed");
     return "killed";
+  }
+
+  /**
+   * Ends a session now, even while a request is in flight on it: the statement its connection is running is
+   * interrupted inside SQLite, `session.signal` aborts with `reason` (so whoever holds the request stops: a cursor
+   * body ends, a WebSocket stream fails), every later call on the session's connection is refused, and the
+   * teardown (rollback, release) runs as soon as the interrupted call returns. A late baton learns why
+   * (`STREAM_KILLED`, `STREAM_STALLED`, `STREAM_EXPIRED`). Idempotent; resolves when the teardown is done.
+   */
+  terminate(session: Session, reason: TerminateReason): Promise<void> {
+    const state = stateOf(session);
+    if (state.endReason !== undefined) return state.teardown ?? Promise.resolve();
+    return this.#terminate(state, reason);
+  }
+
+  #terminate(state: SessionState, reason: TerminateReason): Promise<void> {
+    const busy = state.busy;
+    const ending = this.#end(state, reason);
+    // After #end: the session already refuses new calls, so the interrupt can only hit the call in flight.
+    if (busy) interruptConnection(state.inner);
+    return ending;
   }
 
   /** The live session with this id, if any. */
@@ -599,6 +621,17 @@ export class SessionStore {
   }
 }
 
+/** Interrupts the statement a connection is running, when its driver can (best effort). */
+function interruptConnection(connection: Connection): void {
+  const interrupt = (connection as { interrupt?: () => void }).interrupt;
+  if (typeof interrupt !== "function") return;
+  try {
+    interrupt.call(connection);
+  } catch {
+    // best effort: the statement deadline still bounds the call
+  }
+}
+
 /** Cursors left open would keep statements pending across the rollback: close them first. */
 async function closeCursors(state: SessionState): Promise<void> {
   const cursors = [...state.cursors];
@@ -630,6 +663,11 @@ function tombstoneError(tombstone: Tombstone): BadBatonError {
       );
     case "killed":
       return new BadBatonError("STREAM_KILLED", "The stream was killed by an administrator");
+    case "stalled":
+      return new BadBatonError(
+        "STREAM_STALLED",
+        "The stream was ended because its client stopped reading a response; its transaction was rolled back",
+      );
     case "shutdown":
       return new BadBatonError("SERVER_SHUTTING_DOWN", "The stream was closed because the server is shutting down");
     case "closed":

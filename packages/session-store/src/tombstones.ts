@@ -1,5 +1,5 @@
 /** Why a session ended. */
-export type EndReason = "closed" | "expired" | "lifetime" | "killed" | "shutdown";
+export type EndReason = "closed" | "expired" | "lifetime" | "killed" | "stalled" | "shutdown";
 
 /** What is remembered about an ended session, so a late baton gets a precise answer. */
 export interface Tombstone {

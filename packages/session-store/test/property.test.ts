@@ -195,7 +195,7 @@ async function runScenario(h: Harness, ops: readonly Op[]): Promise<void> {
         }
         case "kill": {
           if (m === undefined) break;
-          const expected = m.state === "ended" ? "not-found" : m.state === "busy" ? "busy" : "killed";
+          const expected = m.state === "ended" ? "not-found" : "killed";
           expect(await store.kill(m.session.id)).toBe(expected);
           if (expected === "killed") {
             m.state = "ended";

@@ -267,13 +267,11 @@ for (const { name, driver } of DRIVERS) {
       expect(thrown(() => store.resume(peeked, "main", "alice"))).toMatchObject({ code: "BATON_REUSED" });
     });
 
-    it("kill: not-found, busy (refused while a request is in flight), killed", async () => {
+    it("kill: not-found, killed (an idle session: rolled back, returned, its baton refused)", async () => {
       expect(await store.kill("AAAAAAAAAAAAAAAAAAAAAA")).toBe("not-found");
       const session = await open();
       await exec(session, "BEGIN");
       await exec(session, "INSERT INTO t (x) VALUES (1)");
-      expect(await store.kill(session.id)).toBe("busy");
-      expect(store.count()).toBe(1);
       const baton = store.baton(session);
       expect(await store.kill(session.id)).toBe("killed");
       expect(await h.committedRows()).toEqual([]);
@@ -281,6 +279,31 @@ for (const { name, driver } of DRIVERS) {
       expect(h.handles.released).toBe(1);
       expect(thrown(() => store.resume(baton, "main", "alice"))).toMatchObject({ code: "STREAM_KILLED" });
       expect(await store.kill(session.id)).toBe("not-found");
+    });
+
+    it("kill of a busy session ends it at once: its signal aborts, its connection refuses calls, the request's baton fails", async () => {
+      const session = await open();
+      await exec(session, "BEGIN");
+      await exec(session, "INSERT INTO t (x) VALUES (1)");
+      // Still busy: no baton handed out for this request yet.
+      expect(session.busy).toBe(true);
+      expect(await store.kill(session.id)).toBe("killed");
+      expect(session.signal.aborted).toBe(true);
+      expect(session.signal.reason).toBe("killed");
+      await expect(session.connection.execute({ sql: "SELECT 1" })).rejects.toMatchObject({ code: "CONNECTION_CLOSED" });
+      expect(thrown(() => store.baton(session))).toMatchObject({ code: "STREAM_KILLED" });
+      expect(await h.committedRows()).toEqual([]);
+      expect(h.pool.stats().inUse).toBe(0);
+      expect(store.count()).toBe(0);
+    });
+
+    it("terminate(stalled) ends a busy session and its baton says STREAM_STALLED", async () => {
+      const session = await open();
+      const baton = store.peekBaton(session);
+      await store.terminate(session, "stalled");
+      expect(thrown(() => store.resume(baton, "main", "alice"))).toMatchObject({ code: "STREAM_STALLED" });
+      expect(h.pool.stats().inUse).toBe(0);
+      await store.terminate(session, "stalled"); // idempotent
     });
 
     it("closeAll waits for idle sessions to be rolled back and returned, and skips a busy one until it finishes", async () => {
