@@ -24,6 +24,17 @@ export const GUARD_FUNCTIONS = Object.freeze({
   dirty: "hranad_guard_dirty",
   /** `hranad_describe(sql)`: prepares (never runs) `sql` and returns its description as JSON text. */
   describe: "hranad_describe",
+  /**
+   * `hranad_guard_interrupt_key(token)`: this connection's secret interrupt key (32 hex characters, made on the first
+   * call, the same afterwards); it names the connection for `hranad_guard_interrupt` until the connection is freed.
+   */
+  interruptKey: "hranad_guard_interrupt_key",
+  /**
+   * `hranad_guard_interrupt(token, key)`: `token` is the *calling* connection's token; interrupts the statement that
+   * the connection holding `key` runs now (any thread, any SQLite library of the process). Returns how many
+   * connections hold the key (0 or 1).
+   */
+  interrupt: "hranad_guard_interrupt",
 } as const);
 
 export type GuardFunctionName = (typeof GUARD_FUNCTIONS)[keyof typeof GUARD_FUNCTIONS];

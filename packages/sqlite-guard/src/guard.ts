@@ -54,6 +54,30 @@ export function takeDirty(query: QueryOne, token: string): boolean {
   return toInteger(query(`SELECT ${GUARD_FUNCTIONS.dirty}(?) AS value`, token)) === 1;
 }
 
+/**
+ * Returns the connection's interrupt key (made on the first call, the same afterwards). Hand it to the thread that
+ * may have to stop this connection's statements; unlike the token it gives no power over the guard, and it works
+ * only with `interruptByKey` on a connection whose token the caller holds.
+ */
+export function interruptKey(query: QueryOne, token: string): string {
+  const key = query(`SELECT ${GUARD_FUNCTIONS.interruptKey}(?) AS value`, token);
+  if (typeof key !== "string" || !TOKEN_PATTERN.test(key)) {
+    throw new Error("sqlite-guard: hranad_guard_interrupt_key() returned something else than a key");
+  }
+  return key;
+}
+
+/**
+ * Interrupts the statement that the connection holding `key` runs now, inside SQLite (it fails with
+ * SQLITE_INTERRUPT), from any thread. `query` and `token` are the *calling* connection's, which may be of another
+ * SQLite library. Returns false when no live connection holds the key (it was closed). Interrupting an idle
+ * connection does nothing: SQLite clears the request when its next statement starts (but an unfinished statement,
+ * such as an open cursor, is interrupted).
+ */
+export function interruptByKey(query: QueryOne, token: string, key: string): boolean {
+  return toInteger(query(`SELECT ${GUARD_FUNCTIONS.interrupt}(?, ?) AS value`, token, key)) > 0;
+}
+
 function toInteger(value: unknown): number {
   if (typeof value === "bigint") return Number(value);
   if (typeof value === "number" && Number.isInteger(value)) return value;

@@ -10,13 +10,17 @@
 **      at prepare time, plus PRAGMA query_only=1 underneath it (which also refuses BEGIN IMMEDIATE/EXCLUSIVE).
 **      In every mode it refuses load_extension() and file-system access (readfile, writefile, fsdir).
 **   3. hranad_describe(sql): parameter names, result columns and flags of a statement, without running it.
+**   4. Interrupting a connection from another thread: hranad_guard_interrupt_key(token) gives the connection a
+**      secret key, and hranad_guard_interrupt(token, key), called on any guarded connection of any SQLite library in
+**      the process (a control connection of the driver's main thread), interrupts the connection holding that key.
 **
 ** Only the driver may switch the guard: it claims a random token with hranad_guard_token() right after loading the
-** extension, before any client SQL runs, and passes that token to hranad_guard_readonly, hranad_guard_deadline
-** and hranad_guard_attach.
+** extension, before any client SQL runs, and passes that token to hranad_guard_readonly, hranad_guard_deadline,
+** hranad_guard_attach, hranad_guard_dirty, hranad_guard_interrupt_key and hranad_guard_interrupt.
 **
-** Threading: each connection is used by one thread at a time (the driver's worker); the watchdog is the only other
-** thread. Everything the watchdog reads (the list of armed connections and their runs) is under g_mutex.
+** Threading: each connection is used by one thread at a time (the driver's worker); the watchdog and the callers of
+** hranad_guard_interrupt are the only other threads. Everything they read (the list of armed connections, their
+** runs, the registry of interrupt keys) is under g_mutex.
 **
 ** One process may hold several SQLite libraries (better-sqlite3, libsql, node:sqlite), all loading this same .so.
 ** Each library has its own sqlite3_api_routines, so the global `sqlite3_api` of SQLITE_EXTENSION_INIT1 is never used
@@ -91,6 +95,13 @@ struct Guard {
   int nended, nretry;
   int linked;                      /* in g_armed */
   Guard *prev, *next;
+
+  /* The interrupt key, and the registry of keyed connections (g_keyed): written and read under g_mutex. A Guard
+  ** leaves the registry when sqlite3_close() starts (TRACE_CLOSE), so always before its sqlite3 is freed. */
+  int key_made;
+  int keyed;                       /* in g_keyed */
+  char key[TOKEN_CHARS + 1];
+  Guard *key_prev, *key_next;
 };
 
 /* ------------------------------------------------------------------------------------------------------------ */
@@ -101,6 +112,7 @@ static pthread_mutex_t g_mutex = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t g_cond;            /* CLOCK_MONOTONIC; initialised with the thread */
 static int g_started;                    /* the watchdog thread runs */
 static Guard *g_armed;                   /* connections with at least one run */
+static Guard *g_keyed;                   /* connections with an interrupt key */
 static int64_t g_next_wake = INT64_MAX;  /* when the watchdog looks next; INT64_MAX: only when signalled */
 static const sqlite3_api_routines *g_library[MAX_LIBRARIES];
 
@@ -189,6 +201,15 @@ static void sync_link(Guard *g) {
     g->prev = g->next = NULL;
     g->linked = 0;
   }
+}
+
+/* Under g_mutex: the key no longer names g (it is closing). */
+static void unlink_key(Guard *g) {
+  if (!g->keyed) return;
+  if (g->key_prev) g->key_prev->key_next = g->key_next; else g_keyed = g->key_next;
+  if (g->key_next) g->key_next->key_prev = g->key_prev;
+  g->key_prev = g->key_next = NULL;
+  g->keyed = 0;
 }
 
 /* Under g_mutex. */
@@ -305,9 +326,12 @@ static int guard_trace(unsigned type, void *arg, void *p, void *x) {
       return 0;
     case SQLITE_TRACE_CLOSE:
       /* sqlite3_close() starts. If it fails with SQLITE_BUSY, or leaves a zombie, later statements re-arm; the
-      ** Guard itself is freed by guard_destroy when SQLite really frees the connection. */
+      ** Guard itself is freed by guard_destroy when SQLite really frees the connection. A closed connection is
+      ** interrupted by nobody (a zombie left by sqlite3_close_v2 included); one whose close failed gets its key back
+      ** from hranad_guard_interrupt_key. */
       pthread_mutex_lock(&g_mutex);
       clear_runs(g);
+      unlink_key(g);
       pthread_mutex_unlock(&g_mutex);
       return 0;
     default:
@@ -433,15 +457,40 @@ static void fail(const sqlite3_api_routines *sqlite3_api, sqlite3_context *ctx, 
   sqlite3_result_error_code(ctx, code);
 }
 
+/* The text of a secret argument (a token or a key): TOKEN_CHARS characters, else NULL. */
+static const unsigned char *secret_arg(const sqlite3_api_routines *sqlite3_api, sqlite3_value *v) {
+  const unsigned char *t;
+  if (sqlite3_value_type(v) != SQLITE_TEXT) return NULL;
+  t = sqlite3_value_text(v);
+  if (t == NULL || sqlite3_value_bytes(v) != TOKEN_CHARS) return NULL;
+  return t;
+}
+
+/* Constant-time comparison of TOKEN_CHARS characters. */
+static int same_secret(const unsigned char *t, const char *secret) {
+  unsigned diff = 0;
+  for (int i = 0; i < TOKEN_CHARS; i++) diff |= (unsigned)(t[i] ^ (unsigned char)secret[i]);
+  return diff == 0;
+}
+
 /* Constant-time comparison with the claimed token. */
 static int token_ok(const sqlite3_api_routines *sqlite3_api, Guard *g, sqlite3_value *v) {
   const unsigned char *t;
-  unsigned diff = 0;
-  if (!g->token_claimed || sqlite3_value_type(v) != SQLITE_TEXT) return 0;
-  t = sqlite3_value_text(v);
-  if (t == NULL || sqlite3_value_bytes(v) != TOKEN_CHARS) return 0;
-  for (int i = 0; i < TOKEN_CHARS; i++) diff |= (unsigned)(t[i] ^ (unsigned char)g->token[i]);
-  return diff == 0;
+  if (!g->token_claimed) return 0;
+  t = secret_arg(sqlite3_api, v);
+  return t != NULL && same_secret(t, g->token);
+}
+
+/* TOKEN_BYTES random bytes from SQLite's CSPRNG as TOKEN_CHARS lowercase hex characters (and a NUL). */
+static void random_secret(const sqlite3_api_routines *sqlite3_api, char *out) {
+  static const char hex[] = "0123456789abcdef";
+  unsigned char raw[TOKEN_BYTES];
+  sqlite3_randomness(TOKEN_BYTES, raw);
+  for (int i = 0; i < TOKEN_BYTES; i++) {
+    out[2 * i] = hex[raw[i] >> 4];
+    out[2 * i + 1] = hex[raw[i] & 15];
+  }
+  out[TOKEN_CHARS] = 0;
 }
 
 /* An integer argument (an integral REAL is accepted too, as some drivers bind every JS number as REAL). */
@@ -463,21 +512,14 @@ static int integer_arg(const sqlite3_api_routines *sqlite3_api, sqlite3_value *v
 
 /* hranad_guard_token(): the token, once per connection. */
 static void fn_token(const sqlite3_api_routines *sqlite3_api, sqlite3_context *ctx, int argc, sqlite3_value **argv) {
-  static const char hex[] = "0123456789abcdef";
   Guard *g = sqlite3_user_data(ctx);
-  unsigned char raw[TOKEN_BYTES];
   (void)argc;
   (void)argv;
   if (g->token_claimed) {
     fail(sqlite3_api, ctx, SQLITE_AUTH, "guard token already claimed");
     return;
   }
-  sqlite3_randomness(TOKEN_BYTES, raw);
-  for (int i = 0; i < TOKEN_BYTES; i++) {
-    g->token[2 * i] = hex[raw[i] >> 4];
-    g->token[2 * i + 1] = hex[raw[i] & 15];
-  }
-  g->token[TOKEN_CHARS] = 0;
+  random_secret(sqlite3_api, g->token);
   g->token_claimed = 1;
   sqlite3_result_text(ctx, g->token, TOKEN_CHARS, SQLITE_TRANSIENT);
 }
@@ -566,6 +608,71 @@ static void fn_dirty(const sqlite3_api_routines *sqlite3_api, sqlite3_context *c
   }
   sqlite3_result_int(ctx, g->dirty);
   g->dirty = 0;
+}
+
+/* hranad_guard_interrupt_key(token): this connection's interrupt key, made (and registered) on the first call, the
+** same afterwards; it names the connection until sqlite3_close() starts. The
+** key only names the connection for hranad_guard_interrupt, which itself needs a guard token: the key can travel to
+** another thread without giving it any power over this connection's guard. */
+static void fn_interrupt_key(const sqlite3_api_routines *sqlite3_api, sqlite3_context *ctx, int argc,
+                             sqlite3_value **argv) {
+  Guard *g = sqlite3_user_data(ctx);
+  char key[TOKEN_CHARS + 1];
+  (void)argc;
+  if (!token_ok(sqlite3_api, g, argv[0])) {
+    fail(sqlite3_api, ctx, SQLITE_AUTH, "wrong guard token");
+    return;
+  }
+  pthread_mutex_lock(&g_mutex);
+  if (!g->key_made) {
+    random_secret(sqlite3_api, g->key);
+    g->key_made = 1;
+  }
+  if (!g->keyed) {
+    g->key_prev = NULL;
+    g->key_next = g_keyed;
+    if (g_keyed) g_keyed->key_prev = g;
+    g_keyed = g;
+    g->keyed = 1;
+  }
+  memcpy(key, g->key, sizeof key);
+  pthread_mutex_unlock(&g_mutex);
+  sqlite3_result_text(ctx, key, TOKEN_CHARS, SQLITE_TRANSIENT);
+}
+
+/* hranad_guard_interrupt(token, key): interrupts whatever the connection holding `key` runs now, from any thread
+** and any SQLite library of the process; `token` is the calling connection's own token, so client SQL cannot call it.
+** Returns how many connections were interrupted (0 when no live connection holds the key). Like the watchdog, it
+** marks the target's armed runs as fired (they ended by interruption, never a SCHEMA retry). On an idle target
+** it is a no-op in effect: SQLite clears the flag when the next statement starts and no other one is active. */
+static void fn_interrupt(const sqlite3_api_routines *sqlite3_api, sqlite3_context *ctx, int argc,
+                         sqlite3_value **argv) {
+  Guard *g = sqlite3_user_data(ctx);
+  const unsigned char *key;
+  int count = 0;
+  (void)argc;
+  if (!token_ok(sqlite3_api, g, argv[0])) {
+    fail(sqlite3_api, ctx, SQLITE_AUTH, "wrong guard token");
+    return;
+  }
+  key = secret_arg(sqlite3_api, argv[1]);
+  if (key == NULL) {
+    fail(sqlite3_api, ctx, SQLITE_MISUSE, "hranad_guard_interrupt: key must be an interrupt key");
+    return;
+  }
+  pthread_mutex_lock(&g_mutex);
+  for (Guard *t = g_keyed; t; t = t->key_next) {
+    if (!same_secret(key, t->key)) continue;
+    for (int i = 0; i < t->nruns; i++) {
+      Run *r = &t->runs[i];
+      if (r->state == RUN_LIVE || r->state == RUN_RETRY) r->fired = 1;
+    }
+    /* An atomic store in SQLite, safe from any thread; t->db stays allocated while t is registered. */
+    t->api->interruptx(t->db);
+    count++;
+  }
+  pthread_mutex_unlock(&g_mutex);
+  sqlite3_result_int(ctx, count);
 }
 
 /* True when z holds more than whitespace, semicolons and comments, i.e. another statement (or garbage). */
@@ -697,19 +804,23 @@ typedef void (*SqlFunction)(sqlite3_context *, int, sqlite3_value **);
   static void deadline_##N(sqlite3_context *c, int n, sqlite3_value **v) { fn_deadline(g_library[N], c, n, v); } \
   static void attach_##N(sqlite3_context *c, int n, sqlite3_value **v) { fn_attach(g_library[N], c, n, v); }     \
   static void dirty_##N(sqlite3_context *c, int n, sqlite3_value **v) { fn_dirty(g_library[N], c, n, v); }       \
-  static void describe_##N(sqlite3_context *c, int n, sqlite3_value **v) { fn_describe(g_library[N], c, n, v); }
+  static void describe_##N(sqlite3_context *c, int n, sqlite3_value **v) { fn_describe(g_library[N], c, n, v); } \
+  static void interrupt_key_##N(sqlite3_context *c, int n, sqlite3_value **v) {                                  \
+    fn_interrupt_key(g_library[N], c, n, v);                                                                     \
+  }                                                                                                              \
+  static void interrupt_##N(sqlite3_context *c, int n, sqlite3_value **v) { fn_interrupt(g_library[N], c, n, v); }
 LIBRARY_SLOT(0)
 LIBRARY_SLOT(1)
 LIBRARY_SLOT(2)
 LIBRARY_SLOT(3)
 
 static const struct {
-  SqlFunction token, readonly, deadline, attach, dirty, describe;
+  SqlFunction token, readonly, deadline, attach, dirty, describe, interrupt_key, interrupt;
 } k_slots[MAX_LIBRARIES] = {
-  {token_0, readonly_0, deadline_0, attach_0, dirty_0, describe_0},
-  {token_1, readonly_1, deadline_1, attach_1, dirty_1, describe_1},
-  {token_2, readonly_2, deadline_2, attach_2, dirty_2, describe_2},
-  {token_3, readonly_3, deadline_3, attach_3, dirty_3, describe_3},
+  {token_0, readonly_0, deadline_0, attach_0, dirty_0, describe_0, interrupt_key_0, interrupt_0},
+  {token_1, readonly_1, deadline_1, attach_1, dirty_1, describe_1, interrupt_key_1, interrupt_1},
+  {token_2, readonly_2, deadline_2, attach_2, dirty_2, describe_2, interrupt_key_2, interrupt_2},
+  {token_3, readonly_3, deadline_3, attach_3, dirty_3, describe_3, interrupt_key_3, interrupt_3},
 };
 
 /* ------------------------------------------------------------------------------------------------------------ */
@@ -722,6 +833,7 @@ static void guard_destroy(void *arg) {
   Guard *g = arg;
   pthread_mutex_lock(&g_mutex);
   clear_runs(g);
+  unlink_key(g);
   pthread_mutex_unlock(&g_mutex);
   free(g->runs);
   free(g);
@@ -782,6 +894,14 @@ static int guard_init(sqlite3 *db, char **pzErrMsg, const sqlite3_api_routines *
   }
   if (rc == SQLITE_OK) {
     rc = sqlite3_create_function_v2(db, "hranad_describe", 1, flags, g, k_slots[slot].describe, NULL, NULL, NULL);
+  }
+  if (rc == SQLITE_OK) {
+    rc = sqlite3_create_function_v2(db, "hranad_guard_interrupt_key", 1, flags, g, k_slots[slot].interrupt_key, NULL,
+                                    NULL, NULL);
+  }
+  if (rc == SQLITE_OK) {
+    rc = sqlite3_create_function_v2(db, "hranad_guard_interrupt", 2, flags, g, k_slots[slot].interrupt, NULL, NULL,
+                                    NULL);
   }
   if (rc != SQLITE_OK) return set_error(sqlite3_api, pzErrMsg, "cannot register the SQL functions");
   rc = sqlite3_trace_v2(db, SQLITE_TRACE_STMT | SQLITE_TRACE_PROFILE | SQLITE_TRACE_ROW | SQLITE_TRACE_CLOSE,

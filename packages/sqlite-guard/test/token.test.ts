@@ -94,6 +94,8 @@ describe.each(DRIVERS)("guard token through %s", (driver) => {
         "hranad_guard_attach",
         "hranad_guard_deadline",
         "hranad_guard_dirty",
+        "hranad_guard_interrupt",
+        "hranad_guard_interrupt_key",
         "hranad_guard_readonly",
         "hranad_guard_token",
       ]),
