@@ -27,8 +27,6 @@ export function registerAdmin(app: FastifyInstance, context: ServerContext): voi
     switch (result) {
       case "killed":
         return reply.code(200).send({ result });
-      case "busy":
-        return sendError(reply, 409, "STREAM_BUSY", "A request is running on this stream; its statement deadline bounds it");
       case "not-found":
         return sendError(reply, 404, "STREAM_NOT_FOUND", "No live stream has this id");
     }

@@ -24,6 +24,12 @@ export async function main(argv: readonly string[]): Promise<void> {
     return;
   }
   const server = await startServer(options.config);
+  // A safety net, not a design: every request path handles its own failures and closes only its own socket or
+  // stream. Should a promise still reject unobserved (a bug), log it and keep serving every other client rather
+  // than let Node end the process.
+  process.on("unhandledRejection", (reason: unknown) => {
+    server.app.log.error({ err: reason }, "unhandled promise rejection (a bug): the server keeps running");
+  });
   const log = (line: string): void => void process.stdout.write(`${line}\n`);
   log(`hranad ${VERSION}: serving ${options.config.databases.map((d) => d.name).join(", ")} from ${options.config.dataDir}`);
   if (isLoopback(options.config.host)) {

@@ -30,8 +30,36 @@ export interface Limits {
   readonly maxConnections: number;
   /** Largest accepted request body in bytes. Default 10 MiB. */
   readonly maxBodyBytes: number;
-  /** Largest result of one statement (cursors stream any size): past it, RESPONSE_TOO_LARGE. Default 10 MiB. */
+  /**
+   * Largest result of one statement, and largest row a cursor sends (cursors stream any number of rows): past it,
+   * RESPONSE_TOO_LARGE. Default 10 MiB.
+   */
   readonly maxResultBytes: number;
+  /**
+   * Largest response: the results of one HTTP pipeline, one WebSocket response (execute, batch), one cursor fetch.
+   * A statement whose rows do not fit what is left fails with RESPONSE_TOO_LARGE; a fetch returns fewer entries.
+   * Default 32 MiB.
+   */
+  readonly maxResponseBytes: number;
+  /**
+   * Results and replies held in memory by the whole server (responses being built, WebSocket replies not yet sent,
+   * stored SQL of WebSockets). A statement that finds no room fails with SERVER_OVERLOADED. Default 512 MiB.
+   */
+  readonly maxBufferedBytes: number;
+  /** SQL text stored (`store_sql`) on one WebSocket, in bytes: past it, SQL_STORE_TOO_LARGE. Default 4 MiB. */
+  readonly maxSocketSqlBytes: number;
+  /**
+   * Unsent replies plus queued requests of one WebSocket: past it the server stops reading that socket's messages
+   * and running its queued requests until the client reads. Default 16 MiB.
+   */
+  readonly maxSocketBufferedBytes: number;
+  /**
+   * A client that reads nothing of a response for this long is cut off: a cursor body ends and its stream is
+   * rolled back (STREAM_STALLED); a WebSocket whose replies do not drain is closed (1008). Default 30 000.
+   */
+  readonly sendTimeoutMs: number;
+  /** A database's WAL file grown past this is checkpointed with TRUNCATE as soon as no reader pins it. Default 64 MiB. */
+  readonly walTruncateBytes: number;
   /** Streams open at once on one WebSocket. Default 64. */
   readonly maxStreamsPerSocket: number;
   /** SQLite busy timeout: how long a writer queues behind another before SQLITE_BUSY. Default 5 000. */
@@ -60,6 +88,12 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   maxConnections: 16,
   maxBodyBytes: 10 * 1024 * 1024,
   maxResultBytes: 10 * 1024 * 1024,
+  maxResponseBytes: 32 * 1024 * 1024,
+  maxBufferedBytes: 512 * 1024 * 1024,
+  maxSocketSqlBytes: 4 * 1024 * 1024,
+  maxSocketBufferedBytes: 16 * 1024 * 1024,
+  sendTimeoutMs: 30_000,
+  walTruncateBytes: 64 * 1024 * 1024,
   maxStreamsPerSocket: 64,
   busyTimeoutMs: 5_000,
   transactionTimeoutMs: 0,
@@ -152,6 +186,7 @@ function parseLimits(value: unknown): Limits {
       case "statementTimeoutMs":
       case "busyTimeoutMs":
       case "transactionTimeoutMs":
+      case "sendTimeoutMs":
         limits[key as "idleTimeoutMs"] = duration(where, raw);
         break;
       case "maxSessionsPerDatabase":
@@ -161,11 +196,23 @@ function parseLimits(value: unknown): Limits {
         break;
       case "maxBodyBytes":
       case "maxResultBytes":
+      case "maxResponseBytes":
+      case "maxBufferedBytes":
+      case "maxSocketSqlBytes":
+      case "maxSocketBufferedBytes":
+      case "walTruncateBytes":
         limits[key as "maxBodyBytes"] = size(where, raw);
         break;
     }
   }
   if (limits.idleTimeoutMs < 1000) throw new ConfigError("limits.idleTimeoutMs: must be at least 1s");
+  if (limits.sendTimeoutMs < 1000) throw new ConfigError("limits.sendTimeoutMs: must be at least 1s");
+  if (limits.maxResponseBytes < limits.maxResultBytes) {
+    throw new ConfigError("limits.maxResponseBytes: must be at least limits.maxResultBytes (one statement's result must fit a response)");
+  }
+  if (limits.maxBufferedBytes < limits.maxResponseBytes) {
+    throw new ConfigError("limits.maxBufferedBytes: must be at least limits.maxResponseBytes");
+  }
   return limits;
 }
 

@@ -102,10 +102,19 @@ function sendFailure(reply: FastifyReply, codec: HttpCodec, error: unknown): Fas
 function pipeline(context: ServerContext, version: ProtocolVersion, codec: HttpCodec) {
   return async (request: FastifyRequest<{ Params: DbParams }>, reply: FastifyReply) => {
     let session: Session | undefined;
+    // Everything this response holds counts against the server's pool until it has been sent (or dropped).
+    const budget = context.responseBudget();
+    reply.raw.once("close", () => budget.release());
     try {
       const database = context.resolveDatabase(request, request.params.db);
       const body = codec.decodePipeline(bodyBytes(request), version);
       session = await openOrResume(context, database, body.baton, () => requestSignal(reply));
+      const running = session;
+      // A client that goes away mid-request never receives the next baton: nobody can resume the stream, so end it
+      // now (interrupting its statement, rolling back, freeing the connection) rather than at the idle timeout.
+      reply.raw.once("close", () => {
+        if (!reply.raw.writableFinished) void context.store.terminate(running, "closed");
+      });
       const connection = streamConnection(session);
       const results: StreamResult[] = [];
       let closed = false;
@@ -116,11 +125,14 @@ function pipeline(context: ServerContext, version: ProtocolVersion, codec: HttpC
           closed = true;
           results.push({ type: "ok", response: { type: "close" } });
         } else {
+          if (running.signal.aborted) break;
           results.push(
             await executeStreamRequest(connection, session, streamRequest, {
               version,
               maxStoredSql: HTTP_MAX_STORED_SQL,
               maxStoredSqlLength: HTTP_MAX_STORED_SQL_LENGTH,
+              budget,
+              onInternalError: (error) => reply.log.error({ err: error }, "statement failed"),
             }),
           );
         }
@@ -131,6 +143,7 @@ function pipeline(context: ServerContext, version: ProtocolVersion, codec: HttpC
         session = undefined;
         await context.store.close(ending);
       } else {
+        // Throws the stream's end reason when it was ended under the request (killed, client gone).
         baton = context.store.baton(session);
         session = undefined;
       }
@@ -157,15 +170,43 @@ function cursor(context: ServerContext, codec: HttpCodec) {
       const connection = streamConnection(owned);
       // The baton goes out first, while the batch still runs: it is honoured only once this body is finished.
       const head = codec.encodeCursorHead({ baton: context.store.peekBaton(owned), baseUrl: context.config.baseUrl });
-      const entries = cursorEntries(connection, owned, body.batch, { version: 3, maxStoredSql: HTTP_MAX_STORED_SQL, maxStoredSqlLength: HTTP_MAX_STORED_SQL_LENGTH, cursorChunkRows: CURSOR_CHUNK_ROWS });
+      const entries = cursorEntries(connection, owned, body.batch, {
+        version: 3,
+        maxStoredSql: HTTP_MAX_STORED_SQL,
+        maxStoredSqlLength: HTTP_MAX_STORED_SQL_LENGTH,
+        cursorChunkRows: CURSOR_CHUNK_ROWS,
+        onInternalError: (error) => reply.log.error({ err: error }, "cursor statement failed"),
+      });
+      const sendTimeoutMs = context.config.limits.sendTimeoutMs;
+      // Ended under the body (admin kill, stalled client): stop; a body nobody reads is cut off.
+      const onEnded = () => {
+        setTimeout(() => {
+          if (!reply.raw.writableFinished) reply.raw.destroy();
+        }, 1000).unref();
+      };
+      owned.signal.addEventListener("abort", onEnded, { once: true });
       async function* lines(): AsyncGenerator<string | Uint8Array> {
+        let stall: NodeJS.Timeout | undefined;
         try {
           yield head;
-          yield* coalesce(entries, codec, signal);
+          for await (const chunk of coalesce(entries, codec, signal, owned.signal, reply.log)) {
+            // A consumer that reads nothing for sendTimeoutMs pins a connection and the WAL: end its stream.
+            stall = setTimeout(() => {
+              reply.log.warn({ stream: owned.id }, "cursor client stopped reading; ending its stream");
+              void context.store.terminate(owned, "stalled");
+              reply.raw.destroy();
+            }, sendTimeoutMs);
+            yield chunk;
+            clearTimeout(stall);
+            stall = undefined;
+          }
+          if (owned.signal.aborted) yield codec.encodeCursorEntry({ type: "error", error: endedError(owned) });
         } finally {
+          if (stall !== undefined) clearTimeout(stall);
+          owned.signal.removeEventListener("abort", onEnded);
           // Also when the client went away mid-body: the stream stays resumable, and the reaper rolls it back
-          // if nobody comes back for it.
-          context.store.baton(owned);
+          // if nobody comes back for it. A stream ended under the body has no next baton.
+          if (owned.endReason === undefined) context.store.baton(owned);
         }
       }
       session = undefined;
@@ -175,6 +216,20 @@ function cursor(context: ServerContext, codec: HttpCodec) {
       return sendFailure(reply, codec, error);
     }
   };
+}
+
+/** The error a stream ended under its request reports (as its baton would). */
+function endedError(session: Session): { message: string; code: string } {
+  switch (session.endReason) {
+    case "killed":
+      return { message: "The stream was killed by an administrator", code: "STREAM_KILLED" };
+    case "stalled":
+      return { message: "The stream was ended because its client stopped reading", code: "STREAM_STALLED" };
+    case "shutdown":
+      return { message: "The server is shutting down", code: "SERVER_SHUTTING_DOWN" };
+    default:
+      return { message: "The stream was closed", code: "STREAM_CLOSED" };
+  }
 }
 
 /** A coalesced cursor body chunk is written once it reaches this size, even within a burst of rows. */
@@ -192,6 +247,8 @@ async function* coalesce(
   entries: AsyncIterable<CursorEntry>,
   codec: HttpCodec,
   signal: AbortSignal,
+  ended: AbortSignal,
+  log: { error(object: object, message: string): void },
 ): AsyncGenerator<string | Uint8Array> {
   const iterator = entries[Symbol.asyncIterator]();
   let texts = "";
@@ -220,8 +277,23 @@ async function* coalesce(
           result = await next;
         }
       }
-      if (result.done || signal.aborted) break;
-      const encoded = codec.encodeCursorEntry(result.value);
+      if (result.done || signal.aborted || ended.aborted) break;
+      let encoded: string | Uint8Array;
+      try {
+        encoded = codec.encodeCursorEntry(result.value);
+      } catch (error) {
+        // Past what can be encoded (a string longer than V8 allows…): say so in the body and stop, never end it
+        // silently.
+        log.error({ err: error }, "a cursor entry could not be encoded");
+        encoded = codec.encodeCursorEntry({
+          type: "error",
+          error: { message: "A row is too large to be sent: read its large values in parts (substr)", code: "RESPONSE_TOO_LARGE" },
+        });
+        if (typeof encoded === "string") texts += encoded;
+        else bytes.push(encoded);
+        size += encoded.length;
+        break;
+      }
       if (typeof encoded === "string") texts += encoded;
       else bytes.push(encoded);
       size += encoded.length;

@@ -78,9 +78,9 @@ export function withReadOnlyTransactions(
         get lastInsertRowid() {
           return cursor.lastInsertRowid;
         },
-        async next(maxRows: number) {
+        async next(maxRows: number, maxBytes?: number) {
           try {
-            const chunk = await cursor.next(maxRows);
+            const chunk = await cursor.next(maxRows, maxBytes);
             if (chunk.done) await settle();
             return chunk;
           } catch (error) {
@@ -92,6 +92,7 @@ export function withReadOnlyTransactions(
       };
     },
     isAutocommit: () => connection.isAutocommit(),
+    interrupt: () => connection.interrupt(),
     setReadOnly: (on) => connection.setReadOnly(on),
     release: () => connection.release(),
   };

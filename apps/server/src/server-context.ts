@@ -1,4 +1,5 @@
 import type { FastifyRequest } from "fastify";
+import type { ByteBudget, ResponseBudget } from "@hranad/hrana-protocol";
 import type { Registry } from "@hranad/registry";
 import type { SessionStore } from "@hranad/session-store";
 import type { ServerConfig } from "./config.js";
@@ -13,6 +14,10 @@ export interface ServerContext {
   readonly store: SessionStore;
   /** Resolves the database a request addresses, or throws `DATABASE_NOT_FOUND`. */
   resolveDatabase(request: FastifyRequest, pathName: string | undefined): string;
+  /** Bytes held by responses server-wide (`limits.maxBufferedBytes`). */
+  readonly buffered: ByteBudget;
+  /** A new budget for one response (`limits.maxResponseBytes`), drawing on `buffered`; release it once sent. */
+  responseBudget(): ResponseBudget;
   /** Whether shutdown has begun: new streams are refused. */
   readonly closing: boolean;
 }

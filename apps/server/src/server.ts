@@ -6,6 +6,7 @@ import { WorkerPool, type Driver } from "@hranad/driver";
 import { betterSqlite3Driver } from "@hranad/driver-better-sqlite3";
 import { libsqlDriver } from "@hranad/driver-libsql";
 import { Registry, type DatabaseConfig } from "@hranad/registry";
+import { ByteBudget, ResponseBudget } from "@hranad/hrana-protocol";
 import { SessionStore } from "@hranad/session-store";
 import type { ServerConfig } from "./config.js";
 import { registerAdmin } from "./admin.js";
@@ -14,6 +15,7 @@ import { registerHranaHttp } from "./hrana-http.js";
 import { registerHranaWebSocket, type WebSocketRegistry } from "./hrana-ws.js";
 import type { ServerContext } from "./server-context.js";
 import { VERSION } from "./version.js";
+import { WalGuard } from "./wal-guard.js";
 
 export interface HranadServer {
   readonly app: FastifyInstance;
@@ -81,10 +83,18 @@ export async function startServer(config: ServerConfig): Promise<HranadServer> {
   });
 
   let closing = false;
+  const buffered = new ByteBudget(config.limits.maxBufferedBytes);
   const context: ServerContext = {
     config,
     registry,
     store,
+    buffered,
+    responseBudget: () =>
+      new ResponseBudget({
+        maxResponseBytes: config.limits.maxResponseBytes,
+        maxResultBytes: config.limits.maxResultBytes,
+        pool: buffered,
+      }),
     get closing() {
       return closing;
     },
@@ -170,6 +180,9 @@ export async function startServer(config: ServerConfig): Promise<HranadServer> {
   registerHranaWebSocket(app, context, sockets);
   registerAdmin(app, context);
 
+  const walGuard = new WalGuard(registry, config.limits.walTruncateBytes, app.log);
+  walGuard.start();
+
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address() as AddressInfo;
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
@@ -185,6 +198,7 @@ export async function startServer(config: ServerConfig): Promise<HranadServer> {
     close() {
       closed ??= (async () => {
         closing = true;
+        walGuard.stop();
         for (const socket of sockets) socket.close(1001, "The server is shutting down");
         // Roll idle streams back before waiting for in-flight requests: an idle stream may hold the write lock that
         // those requests are queued on, and app.close() would then wait out the busy timeout for each of them.

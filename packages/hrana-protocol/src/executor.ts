@@ -5,7 +5,8 @@
  * a condition that does not point backwards, a request the version lacks, a duplicate `store_sql` id); a statement
  * failure becomes a `StreamResult` of type `error` (or a step error inside a batch); anything else is a result.
  */
-import type { Connection, RowCursor, Statement, StatementResult } from "@hranad/driver";
+import { DriverError, type Connection, type RowCursor, type Statement, type StatementResult } from "@hranad/driver";
+import { ResponseBoundError, stmtResultBytes, type ResponseBudget, type RoomBound } from "./budget.js";
 import { toHranaError } from "./hrana-error.js";
 import type {
   Batch,
@@ -35,11 +36,24 @@ export interface ExecutorOptions {
   readonly maxStoredSqlLength?: number;
   /** Rows fetched from the driver per round trip by `cursorEntries`. Default 256. */
   readonly cursorChunkRows?: number;
+  /**
+   * Bytes a cursor chunk fetched from the driver may hold (at least one row is always fetched). Default 1 MiB: a
+   * cursor holds at most this plus one row, whatever its rows weigh.
+   */
+  readonly cursorChunkBytes?: number;
+  /**
+   * The response this request's results belong to: each statement may return only as many bytes as the budget has
+   * room for, and what it returns is charged to it. Past the room, the statement fails with `RESPONSE_TOO_LARGE`
+   * (or `SERVER_OVERLOADED` when the server-wide pool is what is short). Without one, only the driver's
+   * per-statement bound applies.
+   */
+  readonly budget?: ResponseBudget;
   /** Called with every error that is reported to the client only as `INTERNAL` (for logging). */
   readonly onInternalError?: (error: unknown) => void;
 }
 
 const DEFAULT_CURSOR_CHUNK_ROWS = 256;
+const DEFAULT_CURSOR_CHUNK_BYTES = 1024 * 1024;
 
 /** A batch whose SQL texts are resolved and whose conditions are validated. */
 export interface PreparedBatch {
@@ -114,10 +128,44 @@ export async function executeStreamRequest(
 async function executeStmt(conn: Connection, store: SqlStore, request: ExecuteStreamReq, options: ExecutorOptions): Promise<StreamResult> {
   const statement = prepareStmt(store, request.stmt, options.version);
   try {
-    return ok({ type: "execute", result: toStmtResult(await conn.execute(statement), statement) });
+    return ok({ type: "execute", result: await runBudgeted(conn, statement, options.budget) });
   } catch (error) {
     return failure(error, options);
   }
+}
+
+/**
+ * Executes one statement within the room its response has left, and charges what it returned. A statement that
+ * returns no rows always fits; one whose rows do not fails inside the driver before they are all collected.
+ */
+async function runBudgeted(conn: Connection, statement: Statement, budget: ResponseBudget | undefined): Promise<StmtResult> {
+  if (budget === undefined) return toStmtResult(await conn.execute(statement), statement);
+  const room = budget.room();
+  // The driver's bound is exclusive of nothing: 0 would mean "no limit", so an exhausted budget still passes 1.
+  const bounded: Statement = { ...statement, maxResultBytes: Math.max(1, Math.floor(room.bytes)) };
+  let result: StmtResult;
+  try {
+    result = toStmtResult(await conn.execute(bounded), statement);
+  } catch (error) {
+    throw overBudget(error, room.bound);
+  }
+  budget.charge(stmtResultBytes(result));
+  return result;
+}
+
+/** A RESPONSE_TOO_LARGE caused by the response's or the server's bound, said as such. */
+function overBudget(error: unknown, bound: RoomBound): unknown {
+  if (!(error instanceof DriverError) || error.code !== "RESPONSE_TOO_LARGE" || bound === "statement") return error;
+  if (bound === "server") {
+    return new ResponseBoundError(
+      "SERVER_OVERLOADED",
+      "The server holds too many results in memory right now (limits.maxBufferedBytes): retry later",
+    );
+  }
+  return new ResponseBoundError(
+    "RESPONSE_TOO_LARGE",
+    "The response is larger than limits.maxResponseBytes: fewer statements per request, a LIMIT, or a cursor",
+  );
 }
 
 /**
@@ -177,7 +225,7 @@ export async function executeBatch(conn: Connection, store: SqlStore, batch: Bat
     const step = steps[i] as PreparedStep;
     if (step.condition !== null && !evaluate(step.condition, outcomes, conn)) continue;
     try {
-      stepResults[i] = toStmtResult(await conn.execute(step.statement), step.statement);
+      stepResults[i] = await runBudgeted(conn, step.statement, options.budget);
       outcomes[i] = OK;
     } catch (error) {
       if (error instanceof ProtocolError) throw error;
@@ -202,6 +250,7 @@ export function cursorEntries(conn: Connection, store: SqlStore, batch: Batch, o
 
 async function* runCursor(conn: Connection, batch: PreparedBatch, options: ExecutorOptions): AsyncGenerator<CursorEntry> {
   const chunkRows = options.cursorChunkRows ?? DEFAULT_CURSOR_CHUNK_ROWS;
+  const chunkBytes = options.cursorChunkBytes ?? DEFAULT_CURSOR_CHUNK_BYTES;
   const outcomes = new Uint8Array(batch.steps.length);
   try {
     for (let step = 0; step < batch.steps.length; step++) {
@@ -221,7 +270,7 @@ async function* runCursor(conn: Connection, batch: PreparedBatch, options: Execu
         yield { type: "step_begin", step, cols: cursor.columns };
         const wantRows = statement.wantRows !== false;
         for (;;) {
-          const { rows, done } = await cursor.next(chunkRows);
+          const { rows, done } = await cursor.next(chunkRows, chunkBytes);
           if (wantRows) for (const row of rows) yield { type: "row", row };
           if (done) break;
         }

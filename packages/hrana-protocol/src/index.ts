@@ -20,3 +20,14 @@ export {
 export { MapSqlStore, HTTP_MAX_STORED_SQL, HTTP_MAX_STORED_SQL_LENGTH, WS_MAX_STORED_SQL, type SqlStore } from "./sql-store.js";
 export { toHranaError, INTERNAL_ERROR } from "./hrana-error.js";
 export { encodeBase64, decodeBase64 } from "./base64.js";
+export {
+  ByteBudget,
+  ResponseBudget,
+  ResponseBoundError,
+  valueBytes,
+  rowBytes,
+  stmtResultBytes,
+  cursorEntryBytes,
+  type ResponseBudgetOptions,
+  type RoomBound,
+} from "./budget.js";

@@ -201,6 +201,15 @@ export class Registry {
     this.#add(config);
   }
 
+  /** The databases that are open now, not being detached (this call opens nothing). */
+  openDatabases(): Database[] {
+    const open: Database[] = [];
+    for (const entry of this.#entries.values()) {
+      if (entry.database !== undefined && entry.detaching === undefined) open.push(entry.database);
+    }
+    return open;
+  }
+
   stats(): RegistryStats {
     const databases = [...this.#entries.values()].map(
       (entry): DatabaseStats => ({

@@ -97,6 +97,15 @@ export class SessionConnection implements Connection {
     return this.#call(() => this.#state.inner.setReadOnly(on));
   }
 
+  /**
+   * Interrupts the statement running on the pinned connection. A no-op once the session has ended: the connection
+   * may already serve someone else.
+   */
+  interrupt(): void {
+    if (this.#state.endReason !== undefined) return;
+    this.#state.inner.interrupt();
+  }
+
   /** The store owns the pinned connection and returns it when the session ends; this is a no-op. */
   release(): Promise<void> {
     return Promise.resolve();
@@ -154,10 +163,10 @@ class GuardedCursor implements RowCursor {
     return this.inner.lastInsertRowid;
   }
 
-  async next(maxRows: number): Promise<{ readonly rows: readonly (readonly Value[])[]; readonly done: boolean }> {
+  async next(maxRows: number, maxBytes?: number): Promise<{ readonly rows: readonly (readonly Value[])[]; readonly done: boolean }> {
     checkUsable(this.state);
     try {
-      const page = await this.inner.next(maxRows);
+      const page = await this.inner.next(maxRows, maxBytes);
       if (page.done) await this.#readBack(undefined);
       return page;
     } catch (error) {

@@ -74,7 +74,7 @@ export interface OpenSessionOptions {
 export type KillResult = "not-found" | "killed";
 
 /** Why the server ends a session under its client (see `terminate`). */
-export type TerminateReason = "killed" | "stalled" | "expired";
+export type TerminateReason = "killed" | "stalled" | "expired" | "closed";
 
 /** A snapshot of one live session (the admin listing). */
 export interface SessionInfo {
@@ -324,7 +324,8 @@ export class SessionStore {
    * interrupted inside SQLite, `session.signal` aborts with `reason` (so whoever holds the request stops: a cursor
    * body ends, a WebSocket stream fails), every later call on the session's connection is refused, and the
    * teardown (rollback, release) runs as soon as the interrupted call returns. A late baton learns why
-   * (`STREAM_KILLED`, `STREAM_STALLED`, `STREAM_EXPIRED`). Idempotent; resolves when the teardown is done.
+   * (`STREAM_KILLED`, `STREAM_STALLED`, `STREAM_EXPIRED`, `STREAM_CLOSED` — e.g. its client went away mid-request).
+   * Idempotent; resolves when the teardown is done.
    */
   terminate(session: Session, reason: TerminateReason): Promise<void> {
     const state = stateOf(session);
@@ -621,12 +622,10 @@ export class SessionStore {
   }
 }
 
-/** Interrupts the statement a connection is running, when its driver can (best effort). */
+/** Interrupts the statement a connection is running (best effort). */
 function interruptConnection(connection: Connection): void {
-  const interrupt = (connection as { interrupt?: () => void }).interrupt;
-  if (typeof interrupt !== "function") return;
   try {
-    interrupt.call(connection);
+    connection.interrupt();
   } catch {
     // best effort: the statement deadline still bounds the call
   }
