@@ -32,8 +32,41 @@ describe("configuration", () => {
     expect(config.limits.maxSessionsPerDatabase).toBe(4);
   });
 
+  it("parses the memory bounds and send timeout, with documented defaults", () => {
+    expect(DEFAULT_LIMITS).toMatchObject({
+      maxResponseBytes: 32 << 20,
+      maxBufferedBytes: 512 << 20,
+      maxSocketSqlBytes: 4 << 20,
+      maxSocketBufferedBytes: 16 << 20,
+      sendTimeoutMs: 30_000,
+      walTruncateBytes: 64 << 20,
+    });
+    const { limits } = parseConfig({
+      limits: {
+        maxResponseBytes: "16MiB",
+        maxBufferedBytes: "1GiB",
+        maxSocketSqlBytes: "1MiB",
+        maxSocketBufferedBytes: "2MiB",
+        sendTimeoutMs: "5s",
+        walTruncateBytes: "8MiB",
+      },
+    });
+    expect(limits).toMatchObject({
+      maxResponseBytes: 16 << 20,
+      maxBufferedBytes: 1 << 30,
+      maxSocketSqlBytes: 1 << 20,
+      maxSocketBufferedBytes: 2 << 20,
+      sendTimeoutMs: 5000,
+      walTruncateBytes: 8 << 20,
+    });
+  });
+
   it.each([
     [{ bogus: 1 }, /unknown key "bogus"/],
+    [{ limits: { maxResponseBytes: "1MiB" } }, /limits.maxResponseBytes: must be at least limits.maxResultBytes/],
+    [{ limits: { maxBufferedBytes: "16MiB" } }, /limits.maxBufferedBytes: must be at least limits.maxResponseBytes/],
+    [{ limits: { sendTimeoutMs: "10ms" } }, /limits.sendTimeoutMs/],
+    [{ limits: { maxSocketSqlBytes: "lots" } }, /limits.maxSocketSqlBytes/],
     [{ port: "http" }, /port/],
     [{ databases: [{ name: "a/b" }] }, /databases\[0\]\.name/],
     [{ databases: [{ name: "a" }, { name: "a" }] }, /declared twice/],
