@@ -8,6 +8,8 @@ export type DriverErrorCode =
   | "SQL_NO_STATEMENT"
   /** The SQL text holds more than one statement where one is expected. */
   | "SQL_MANY_STATEMENTS"
+  /** The SQL text contains a NUL character (SQLite would silently ignore everything after it). */
+  | "SQL_CONTAINS_NUL"
   /** `acquire` waited longer than its timeout. */
   | "POOL_TIMEOUT"
   /** The pool was closed. */
@@ -24,7 +26,7 @@ export type DriverErrorCode =
   | "OPEN_FAILED"
   /** The worker hosting the connection died. */
   | "WORKER_FAILED"
-  /** A statement's rows exceed the result size limit (a cursor streams them instead). */
+  /** A statement's rows exceed the result size limit (a cursor streams them instead), or one row of a cursor does. */
   | "RESPONSE_TOO_LARGE";
 
 /** An error raised by hranad's driver layer itself. */

@@ -38,9 +38,17 @@ export interface OpenOptions {
   readonly acquireTimeoutMs?: number;
   /**
    * Largest result `execute` builds, in approximate bytes of its values; past it the statement fails with
-   * `RESPONSE_TOO_LARGE` (cursors stream any size). Default 10 MiB; 0 disables the limit.
+   * `RESPONSE_TOO_LARGE` (cursors stream any size, but each of their rows must fit this bound). Default 10 MiB; 0
+   * disables the limit. A statement may lower it for one call (`Statement.maxResultBytes`).
    */
   readonly maxResultBytes?: number;
+  /**
+   * `PRAGMA journal_size_limit` of writable file connections, in bytes: a WAL (or a persisted rollback journal) that
+   * grew past it — a big transaction, or a reader that kept the WAL from being reset — is truncated back to it the
+   * next time SQLite resets it (the first commit after a checkpoint that reached its end). Default 64 MiB; -1 means
+   * no limit (SQLite's own default); 0 truncates to the smallest size each time.
+   */
+  readonly journalSizeLimitBytes?: number;
   /** Idle connections beyond one are closed after this many milliseconds unused. Default 30000. */
   readonly idleConnectionTimeoutMs?: number;
 }
@@ -110,6 +118,12 @@ export interface Statement {
   readonly namedArgs?: readonly NamedArg[];
   /** When false, rows are not returned (columns still are). Default true. */
   readonly wantRows?: boolean;
+  /**
+   * A bound for this call of `execute` only, in the same approximate bytes as the pool's `maxResultBytes`: the
+   * effective bound is the smaller positive one of the two (0 or absent: the pool's). Past it the statement fails
+   * with `RESPONSE_TOO_LARGE` and is reset, as with the pool's bound. `openCursor` ignores it.
+   */
+  readonly maxResultBytes?: number;
 }
 
 export interface NamedArg {
@@ -142,11 +156,20 @@ export interface DescribeResult {
   readonly readonly: boolean;
 }
 
-/** A cursor over one statement's rows, fetched in chunks so that a large result is never held whole. */
+/**
+ * A cursor over one statement's rows, fetched in chunks so that a large result is never held whole. A cursor streams
+ * any total size, but each row must fit the pool's `maxResultBytes` (when > 0): a larger row fails the cursor (at
+ * `openCursor` for the first row, else at `next`) with `RESPONSE_TOO_LARGE` ("a single row is larger than N bytes")
+ * instead of being brought across, and the statement is reset.
+ */
 export interface RowCursor {
   readonly columns: readonly Column[];
-  /** Next rows, at most `maxRows`. `done` is true once the statement has finished. */
-  next(maxRows: number): Promise<{ readonly rows: readonly (readonly Value[])[]; readonly done: boolean }>;
+  /**
+   * Next rows: at most `maxRows`, and, when `maxBytes` is given (> 0), no more rows once the chunk's size reaches
+   * `maxBytes` (the same approximate bytes as `maxResultBytes`; the row that reaches it is included). A chunk holds
+   * at least one row while any remain. `done` is true once the statement has finished.
+   */
+  next(maxRows: number, maxBytes?: number): Promise<{ readonly rows: readonly (readonly Value[])[]; readonly done: boolean }>;
   /** Valid once `next` has returned `done: true`. */
   readonly affectedRowCount: number;
   readonly lastInsertRowid: bigint | null;
@@ -165,7 +188,10 @@ export interface Connection {
   /** Whether the engine guard currently refuses every write on this connection. */
   readonly readOnly: boolean;
 
-  /** Executes exactly one statement. More than one is `SQL_MANY_STATEMENTS`, none is `SQL_NO_STATEMENT`. */
+  /**
+   * Executes exactly one statement. More than one is `SQL_MANY_STATEMENTS`, none is `SQL_NO_STATEMENT`, SQL text
+   * containing a NUL character is `SQL_CONTAINS_NUL` (as for `executeScript`, `describe` and `openCursor`).
+   */
   execute(statement: Statement): Promise<StatementResult>;
   /** Runs a script of `;`-separated statements without arguments, stopping at the first error. */
   executeScript(sql: string): Promise<void>;
@@ -182,6 +208,13 @@ export interface Connection {
    * `capabilities.changesets` is true.
    */
   startCapture?(): Promise<ChangesetCapture>;
+  /**
+   * Interrupts the statement this connection is running now, inside SQLite; best effort, a no-op when the connection
+   * is idle or released. The interrupted statement fails with SQLITE_INTERRUPT; the autocommit state is read back
+   * as after any error (an interrupted write inside a transaction may roll the whole transaction back). Synchronous
+   * and cheap: callable from the main thread while the connection's thread is blocked inside SQLite.
+   */
+  interrupt(): void;
   /** Returns the connection to its pool (rolling back any open transaction first). Idempotent. */
   release(): Promise<void>;
 }

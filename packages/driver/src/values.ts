@@ -55,7 +55,9 @@ export function checkStatement(statement: Statement): Statement {
   if (typeof statement.sql !== "string") {
     throw new DriverError("ARGS_INVALID", "The statement's sql must be a string");
   }
-  const result: { sql: string; args?: Value[]; namedArgs?: NamedArg[]; wantRows?: boolean } = { sql: statement.sql };
+  const result: { sql: string; args?: Value[]; namedArgs?: NamedArg[]; wantRows?: boolean; maxResultBytes?: number } = {
+    sql: statement.sql,
+  };
   if (statement.args !== undefined && statement.args !== null) {
     if (!Array.isArray(statement.args)) throw new DriverError("ARGS_INVALID", "args must be an array");
     result.args = statement.args.map((value: unknown, i: number) => compactBlob(checkValue(value, `Argument ${i + 1}`)));
@@ -73,6 +75,13 @@ export function checkStatement(statement: Statement): Statement {
   if (statement.wantRows !== undefined) {
     if (typeof statement.wantRows !== "boolean") throw new DriverError("ARGS_INVALID", "wantRows must be a boolean");
     result.wantRows = statement.wantRows;
+  }
+  if (statement.maxResultBytes !== undefined) {
+    const bound: unknown = statement.maxResultBytes;
+    if (typeof bound !== "number" || !(bound >= 0)) {
+      throw new DriverError("ARGS_INVALID", "maxResultBytes must be a non-negative number");
+    }
+    result.maxResultBytes = bound;
   }
   return result;
 }

@@ -25,6 +25,17 @@ describe("worker host", () => {
     await pool.close();
   });
 
+  it("makes interrupt() a no-op for an engine without an interrupt key", async () => {
+    const pool = await echoDriver(new WorkerPool()).open({ path: "/nowhere/i.db", mode: "create" });
+    const c = await pool.acquire();
+    const stalled = c.execute({ sql: "stall" });
+    c.interrupt();
+    expect((await stalled).rows).toEqual([["stall"]]);
+    await c.release();
+    c.interrupt();
+    await pool.close();
+  });
+
   it("rebuilds engine errors and keeps the autocommit state of every reply", async () => {
     const pool = await echoDriver(new WorkerPool()).open({ path: "/nowhere/b.db", mode: "create" });
     const c = await pool.acquire();

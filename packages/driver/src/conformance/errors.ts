@@ -62,6 +62,19 @@ export function errorTests(ctx: ConformanceContext): void {
       }
     });
 
+    it("refuses SQL text containing a NUL character with SQL_CONTAINS_NUL, running nothing", async () => {
+      const t = tableName();
+      const expected = { name: "DriverError", code: "SQL_CONTAINS_NUL", message: "SQL text must not contain a NUL character" };
+      expect(await caught(run("SELECT 1\u0000; SELECT 2"))).toMatchObject(expected);
+      expect(await caught(run(`CREATE TABLE ${t} (x)\u0000`))).toMatchObject(expected);
+      expect(await caught(ctx.main.openCursor({ sql: "SELECT 1\u0000" }))).toMatchObject(expected);
+      expect(await caught(ctx.main.describe("SELECT ?\u0000"))).toMatchObject(expected);
+      expect(await caught(ctx.main.executeScript(`CREATE TABLE ${t} (x);\u0000 DROP TABLE ${t};`))).toMatchObject(expected);
+      expect((await run(`SELECT count(*) FROM sqlite_schema WHERE name = '${t}'`)).rows).toEqual([[0n]]);
+      // NUL inside a bound value is data, not SQL text.
+      expect((await ctx.main.execute({ sql: "SELECT length(?)", args: [new Uint8Array([0, 0])] })).rows).toEqual([[2n]]);
+    });
+
     it("refuses ATTACH of a file (clients must not reach other files)", async () => {
       const other = join(ctx.dir, "attached.db");
       await expect(run(`ATTACH '${other}' AS other`)).rejects.toMatchObject({ name: "SqliteError" });

@@ -9,10 +9,12 @@
 import { describe } from "vitest";
 import type { Driver } from "../types.js";
 import { bindingTests } from "./binding.js";
+import { boundTests } from "./bounds.js";
 import { ConformanceContext, type ConformanceOptions } from "./context.js";
 import { cursorTests } from "./cursors.js";
 import { deadlineTests } from "./deadline.js";
 import { errorTests } from "./errors.js";
+import { interruptTests } from "./interrupt.js";
 import { poolTests } from "./pool.js";
 import { readOnlyTests } from "./read-only.js";
 import { resultTests } from "./results.js";
@@ -32,7 +34,9 @@ export function runDriverConformance(name: string, makeDriver: () => Driver, opt
     transactionTests(ctx);
     readOnlyTests(ctx);
     deadlineTests(ctx);
+    interruptTests(ctx);
     cursorTests(ctx);
     poolTests(ctx);
+    boundTests(ctx);
   });
 }

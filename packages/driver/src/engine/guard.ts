@@ -10,6 +10,7 @@ export const GUARD_SQL = {
   attach: `SELECT ${GUARD_FUNCTIONS.attach}(?, ?)`,
   dirty: `SELECT ${GUARD_FUNCTIONS.dirty}(?)`,
   describe: `SELECT ${GUARD_FUNCTIONS.describe}(?)`,
+  interruptKey: `SELECT ${GUARD_FUNCTIONS.interruptKey}(?)`,
 } as const;
 
 /** Parses the JSON returned by `hranad_describe`, checking its shape (the guard package's own parser). */

@@ -20,6 +20,7 @@ const NO_BINDINGS: Bindings = { params: [], values: [] };
 const JOURNAL_MODES = new Set(["wal", "delete", "truncate", "persist", "memory", "off"]);
 const SYNCHRONOUS = new Set(["off", "normal", "full", "extra"]);
 const CHECKPOINT_MODES = new Set(["passive", "full", "restart", "truncate"]);
+const DEFAULT_JOURNAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
 
 interface CachedStatement {
   readonly description: GuardDescription;
@@ -31,7 +32,6 @@ function isMemoryPath(path: string): boolean {
   return path === ":memory:" || path === "" || path.startsWith("file::memory:");
 }
 
-/** A blob that is a view into a larger buffer is copied, so that posting a row does not post the whole buffer. */
 /** What a row weighs in a response, roughly: enough to bound memory, cheap enough for every row. */
 function rowBytes(row: readonly Value[]): number {
   let bytes = 0;
@@ -43,6 +43,22 @@ function rowBytes(row: readonly Value[]): number {
   return bytes;
 }
 
+/** The bound of one `execute`: the smaller positive one of the pool's and the statement's (0: none). */
+function effectiveLimit(pool: number, statement: number | undefined): number {
+  if (statement === undefined || !(statement > 0)) return pool;
+  return pool > 0 ? Math.min(pool, statement) : statement;
+}
+
+/** SQLite ignores everything after a NUL in SQL text: such text is refused rather than silently cut. */
+function checkNoNul(sql: string): void {
+  if (sql.includes("\u0000")) throw new DriverError("SQL_CONTAINS_NUL", "SQL text must not contain a NUL character");
+}
+
+function rowTooLarge(limit: number): DriverError {
+  return new DriverError("RESPONSE_TOO_LARGE", `A single row is larger than ${limit} bytes`);
+}
+
+/** A blob that is a view into a larger buffer is copied, so that posting a row does not post the whole buffer. */
 function compactRow(row: Value[]): Value[] {
   for (let i = 0; i < row.length; i += 1) {
     const value = row[i];
@@ -97,6 +113,8 @@ class GuardedCursor implements EngineCursor {
   readonly columns: readonly Column[];
   readonly #owner: GuardedConnection;
   readonly #kind: StatementKind;
+  /** The largest row brought across (the pool's maxResultBytes; 0 = any). */
+  readonly #maxRowBytes: number;
   #rows: NativeRows | undefined;
   #pending: Value[] | undefined;
   #finished: CursorChunk | undefined;
@@ -108,9 +126,11 @@ class GuardedCursor implements EngineCursor {
     rows: NativeRows | undefined,
     first: Value[] | undefined,
     finished: CursorChunk | undefined,
+    maxRowBytes: number,
   ) {
     this.#owner = owner;
     this.#kind = kind;
+    this.#maxRowBytes = maxRowBytes;
     this.columns = columns;
     this.#rows = rows;
     this.#pending = first;
@@ -121,20 +141,26 @@ class GuardedCursor implements EngineCursor {
     return this.#rows !== undefined;
   }
 
-  step(maxRows: number): CursorChunk {
+  step(maxRows: number, maxBytes?: number): CursorChunk {
     if (!Number.isInteger(maxRows) || maxRows < 1) {
       throw new DriverError("ARGS_INVALID", "maxRows must be a positive integer");
+    }
+    if (maxBytes !== undefined && !(typeof maxBytes === "number" && maxBytes >= 0)) {
+      throw new DriverError("ARGS_INVALID", "maxBytes must be a non-negative number");
     }
     if (this.#finished) return { ...this.#finished, rows: [] };
     const rows = this.#rows;
     if (!rows) throw new DriverError("CURSOR_BUSY", "The cursor was closed");
+    const byteBound = maxBytes !== undefined && maxBytes > 0 ? maxBytes : Infinity;
     const chunk: Value[][] = [];
+    let bytes = 0;
     if (this.#pending) {
       chunk.push(this.#pending);
+      bytes += rowBytes(this.#pending);
       this.#pending = undefined;
     }
     try {
-      while (chunk.length < maxRows) {
+      while (chunk.length < maxRows && bytes < byteBound) {
         const row = rows.next();
         if (row === undefined) {
           this.#rows = undefined;
@@ -143,11 +169,19 @@ class GuardedCursor implements EngineCursor {
           this.#finished = { rows: [], done: true, affectedRowCount, lastInsertRowid };
           return { ...this.#finished, rows: chunk };
         }
+        const size = rowBytes(row);
+        if (this.#maxRowBytes > 0 && size > this.#maxRowBytes) throw rowTooLarge(this.#maxRowBytes);
         chunk.push(compactRow(row));
+        bytes += size;
       }
     } catch (error) {
       this.#rows = undefined;
       this.#owner.cursorEnded(this);
+      try {
+        rows.close(); // resets the statement (a no-op after SQLite's own error)
+      } catch {
+        // the error being reported matters more
+      }
       throw this.#owner.normalize(error);
     }
     return { rows: chunk, done: false, affectedRowCount: 0, lastInsertRowid: null };
@@ -176,6 +210,7 @@ class GuardedConnection implements EngineConnection {
   readonly #token: string;
   readonly #baseReadOnly: boolean;
   readonly #maxResultBytes: number;
+  readonly interruptKey: string;
   readonly #statements: LruCache<string, CachedStatement>;
   /** Our own statements (guard calls, changes()), re-prepared after every read-only switch too. */
   readonly #internal = new Map<string, NativeStatement>();
@@ -201,12 +236,18 @@ class GuardedConnection implements EngineConnection {
     const token = this.#internalValue(GUARD_SQL.token, NO_BINDINGS);
     if (typeof token !== "string") throw new Error("the engine guard returned no token");
     this.#token = token;
+    const key = this.#internalValue(GUARD_SQL.interruptKey, { params: [null], values: [token] });
+    if (typeof key !== "string") throw new Error("the engine guard returned no interrupt key");
+    this.interruptKey = key;
 
     const busy = Math.max(0, Math.trunc(options.busyTimeoutMs));
     db.exec(`PRAGMA busy_timeout = ${busy}`);
     if (!this.#baseReadOnly && !isMemoryPath(options.path)) {
       if (!JOURNAL_MODES.has(options.journalMode)) throw new Error(`unknown journal mode ${options.journalMode}`);
       db.exec(`PRAGMA journal_mode = ${options.journalMode.toUpperCase()}`);
+      const limit = options.journalSizeLimitBytes ?? DEFAULT_JOURNAL_SIZE_LIMIT_BYTES;
+      if (!Number.isSafeInteger(limit) || limit < -1) throw new Error(`invalid journal size limit ${limit}`);
+      db.exec(`PRAGMA journal_size_limit = ${limit}`);
     }
     if (!SYNCHRONOUS.has(options.synchronous)) throw new Error(`unknown synchronous mode ${options.synchronous}`);
     db.exec(`PRAGMA synchronous = ${options.synchronous.toUpperCase()}`);
@@ -253,7 +294,7 @@ class GuardedConnection implements EngineConnection {
           }
           rows = [];
         } else {
-          rows = this.#collect(native, bindings);
+          rows = this.#collect(native, bindings, effectiveLimit(this.#maxResultBytes, statement.maxResultBytes));
         }
         const columns = native.columns();
         return { columns, rows, ...this.changesFor(entry.kind, null) };
@@ -270,8 +311,7 @@ class GuardedConnection implements EngineConnection {
   }
 
   /** All rows of a reader, failing with RESPONSE_TOO_LARGE (and resetting it) past the result size limit. */
-  #collect(native: NativeStatement, bindings: Bindings): Value[][] {
-    const limit = this.#maxResultBytes;
+  #collect(native: NativeStatement, bindings: Bindings, limit: number): Value[][] {
     if (limit <= 0) return native.all(bindings).map(compactRow);
     const rows: Value[][] = [];
     const iterator = native.iterate(bindings);
@@ -297,6 +337,7 @@ class GuardedConnection implements EngineConnection {
   executeScript(sql: string): void {
     this.#usable();
     if (typeof sql !== "string") throw new DriverError("ARGS_INVALID", "The script must be a string");
+    checkNoNul(sql);
     try {
       this.#db.exec(sql);
     } catch (error) {
@@ -330,7 +371,7 @@ class GuardedConnection implements EngineConnection {
       if (!native.reader) {
         const result = native.run(bindings);
         const changes = this.changesFor(entry.kind, result);
-        cursor = new GuardedCursor(this, entry.kind, [], undefined, undefined, { rows: [], done: true, ...changes });
+        cursor = new GuardedCursor(this, entry.kind, [], undefined, undefined, { rows: [], done: true, ...changes }, 0);
         return cursor;
       }
       const rows = native.iterate(bindings);
@@ -344,9 +385,14 @@ class GuardedConnection implements EngineConnection {
       const columns = native.columns();
       if (first === undefined) {
         const changes = this.changesFor(entry.kind, null);
-        return new GuardedCursor(this, entry.kind, columns, undefined, undefined, { rows: [], done: true, ...changes });
+        const done: CursorChunk = { rows: [], done: true, ...changes };
+        return new GuardedCursor(this, entry.kind, columns, undefined, undefined, done, this.#maxResultBytes);
       }
-      cursor = new GuardedCursor(this, entry.kind, columns, rows, compactRow(first), undefined);
+      if (this.#maxResultBytes > 0 && rowBytes(first) > this.#maxResultBytes) {
+        rows.close();
+        throw rowTooLarge(this.#maxResultBytes);
+      }
+      cursor = new GuardedCursor(this, entry.kind, columns, rows, compactRow(first), undefined, this.#maxResultBytes);
       this.#cursor = cursor;
       return cursor;
     } catch (error) {
@@ -438,6 +484,7 @@ class GuardedConnection implements EngineConnection {
 
   #describe(sql: string): GuardDescription {
     if (typeof sql !== "string") throw new DriverError("ARGS_INVALID", "The statement's sql must be a string");
+    checkNoNul(sql);
     return parseGuardDescription(this.#internalValue(GUARD_SQL.describe, { params: [null], values: [sql] }));
   }
 

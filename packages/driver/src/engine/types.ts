@@ -22,8 +22,10 @@ export interface EngineOpenOptions {
   readonly statementTimeoutMs: number;
   /** Capacity of the prepared-statement cache (keyed by SQL text). */
   readonly statementCacheSize: number;
-  /** Largest result of `execute` in approximate bytes (0 = no limit). */
+  /** Largest result of `execute`, and largest row of a cursor, in approximate bytes (0 = no limit). */
   readonly maxResultBytes: number;
+  /** `PRAGMA journal_size_limit` of writable file connections (-1 = none). Absent: 64 MiB. */
+  readonly journalSizeLimitBytes?: number;
 }
 
 /** One chunk of a cursor. `affectedRowCount`/`lastInsertRowid` are final once `done` is true. */
@@ -36,7 +38,8 @@ export interface CursorChunk {
 
 export interface EngineCursor {
   readonly columns: readonly Column[];
-  step(maxRows: number): CursorChunk;
+  /** At most `maxRows` rows, and no more once the chunk reaches `maxBytes` (when > 0); at least one while any remain. */
+  step(maxRows: number, maxBytes?: number): CursorChunk;
   /** Resets the statement early (releasing its read snapshot). Idempotent. */
   close(): void;
 }
@@ -48,6 +51,11 @@ export interface EngineCursor {
 export interface EngineConnection {
   readonly inTransaction: boolean;
   readonly readOnly: boolean;
+  /**
+   * The engine guard's interrupt key of this connection (`@hranad/sqlite-guard`'s `interruptKey`), which the host
+   * hands to the main thread so that `Connection.interrupt()` can reach the connection. Absent: not interruptible.
+   */
+  readonly interruptKey?: string;
   execute(statement: Statement): StatementResult;
   executeScript(sql: string): void;
   describe(sql: string): DescribeResult;

@@ -12,7 +12,7 @@ export type HostRequest = (
   | { readonly id: number; readonly op: "script"; readonly sql: string }
   | { readonly id: number; readonly op: "describe"; readonly sql: string }
   | { readonly id: number; readonly op: "cursor-open"; readonly statement: Statement }
-  | { readonly id: number; readonly op: "cursor-next"; readonly maxRows: number }
+  | { readonly id: number; readonly op: "cursor-next"; readonly maxRows: number; readonly maxBytes?: number }
   | { readonly id: number; readonly op: "cursor-close" }
   | { readonly id: number; readonly op: "autocommit" }
   | { readonly id: number; readonly op: "read-only"; readonly on: boolean }
@@ -37,6 +37,19 @@ export type WireError =
 export type HostReply =
   | { readonly id: number; readonly ok: true; readonly value: unknown; readonly autocommit: boolean; readonly readOnly: boolean }
   | { readonly id: number; readonly ok: false; readonly error: WireError; readonly autocommit: boolean; readonly readOnly: boolean };
+
+/**
+ * Worker → main thread, unasked: the interrupt key of the connection the worker just opened (also when it reopens
+ * the connection in place for a new user), posted before the reply of the request that opened it. `null`: the
+ * engine cannot be interrupted.
+ */
+export interface HostEvent {
+  readonly event: "interrupt-key";
+  readonly key: string | null;
+}
+
+/** Everything a worker posts. */
+export type WorkerMessage = HostReply | HostEvent;
 
 export function toWireError(error: unknown): WireError {
   if (error instanceof SqliteError || (error instanceof Error && error.name === "SqliteError" && "extendedCode" in error)) {

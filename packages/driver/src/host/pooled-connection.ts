@@ -84,6 +84,10 @@ export class PooledConnection implements Connection {
     await physical.request({ op: "read-only", on });
   }
 
+  interrupt(): void {
+    this.#physical?.interrupt();
+  }
+
   release(): Promise<void> {
     if (!this.#released) {
       const physical = this.#detach();
@@ -144,16 +148,23 @@ class ThreadedCursor implements RowCursor {
     if (this.#state === "open") this.#state = "closed";
   }
 
-  async next(maxRows: number): Promise<{ readonly rows: readonly (readonly Value[])[]; readonly done: boolean }> {
+  async next(
+    maxRows: number,
+    maxBytes?: number,
+  ): Promise<{ readonly rows: readonly (readonly Value[])[]; readonly done: boolean }> {
     if (this.#state === "done") return { rows: [], done: true };
     if (this.#state === "closed") throw new DriverError("CURSOR_BUSY", "The cursor was closed");
     if (!Number.isInteger(maxRows) || maxRows < 1) {
       throw new DriverError("ARGS_INVALID", "maxRows must be a positive integer");
     }
+    if (maxBytes !== undefined && !(typeof maxBytes === "number" && maxBytes >= 0)) {
+      throw new DriverError("ARGS_INVALID", "maxBytes must be a non-negative number");
+    }
     const physical = this.#lease.physicalFor(this);
     let chunk: CursorChunk;
     try {
-      chunk = (await physical.request({ op: "cursor-next", maxRows })) as CursorChunk;
+      const request = maxBytes ? { op: "cursor-next" as const, maxRows, maxBytes } : { op: "cursor-next" as const, maxRows };
+      chunk = (await physical.request(request)) as CursorChunk;
     } catch (error) {
       this.#state = "closed";
       throw error;

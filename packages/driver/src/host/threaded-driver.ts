@@ -27,6 +27,12 @@ function nonNegative(value: number | undefined, fallback: number, name: string):
   return value;
 }
 
+function journalSizeLimit(value: number | undefined): number {
+  if (value === undefined) return 64 * 1024 * 1024;
+  if (!Number.isSafeInteger(value) || value < -1) throw new TypeError("journalSizeLimitBytes must be an integer ≥ -1");
+  return value;
+}
+
 /**
  * A `Driver` whose connections each live in a worker thread (taken from a shared `WorkerPool`) and run a
  * synchronous engine there, so a long statement on one database never stalls the main event loop.
@@ -53,6 +59,7 @@ export function createThreadedDriver(options: ThreadedDriverOptions): Driver {
         statementTimeoutMs: nonNegative(open.statementTimeoutMs, 30_000, "statementTimeoutMs"),
         statementCacheSize,
         maxResultBytes: nonNegative(open.maxResultBytes, 10 * 1024 * 1024, "maxResultBytes"),
+        journalSizeLimitBytes: journalSizeLimit(open.journalSizeLimitBytes),
       };
       return ThreadedPool.open({
         engine,

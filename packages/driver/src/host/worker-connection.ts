@@ -1,3 +1,4 @@
+import { interruptConnection } from "@hranad/sqlite-guard";
 import { DriverError } from "../errors.js";
 import type { EngineOpenOptions } from "../engine/types.js";
 import { fromWireError, type HostReply } from "./messages.js";
@@ -20,13 +21,21 @@ export class WorkerConnection {
   #cursorOpen = false;
   /** The last user released it without a reset round trip: the next request carries the reset. */
   #resetPending = false;
+  /** The engine guard's interrupt key of the connection now open in the worker (it changes when it reopens). */
+  #interruptKey: string | null = null;
+  readonly #unsubscribe: (() => void)[];
 
   private constructor(worker: HostWorker, workerPool: WorkerPool) {
     this.#worker = worker;
     this.#workerPool = workerPool;
-    worker.onDeath((error) => {
-      this.#failure = error;
-    });
+    this.#unsubscribe = [
+      worker.onDeath((error) => {
+        this.#failure = error;
+      }),
+      worker.onEvent((event) => {
+        this.#interruptKey = event.key;
+      }),
+    ];
   }
 
   /** Takes a worker from the pool and opens the engine in it; the worker goes back to the pool on failure. */
@@ -37,10 +46,12 @@ export class WorkerConnection {
     try {
       reply = await worker.call({ op: "open", engine, options });
     } catch (error) {
+      connection.#detach();
       workerPool.release(worker);
       throw error;
     }
     if (!reply.ok) {
+      connection.#detach();
       workerPool.release(worker);
       throw fromWireError(reply.error);
     }
@@ -65,6 +76,21 @@ export class WorkerConnection {
   /** Whether a cursor's statement is still open in the worker. */
   get cursorOpen(): boolean {
     return this.#cursorOpen;
+  }
+
+  /**
+   * Interrupts, inside SQLite, the request the worker runs now for this connection (through the engine guard's
+   * interrupt key and this thread's control connection). Best effort: nothing happens when no request is in flight
+   * (an idle connection, or one whose only activity is a paused cursor), or when the engine has no key.
+   */
+  interrupt(): void {
+    const key = this.#interruptKey;
+    if (key === null || !this.usable || this.#worker.inFlight === 0) return;
+    try {
+      interruptConnection(key);
+    } catch {
+      // best effort: the statement then runs until its deadline
+    }
   }
 
   /** Defers the reset of a release to the next request (which then carries it), saving a round trip. */
@@ -96,6 +122,7 @@ export class WorkerConnection {
     try {
       if (this.usable) await this.request({ op: "close" });
       this.#closed = true;
+      this.#detach();
       this.#workerPool.release(this.#worker);
     } catch {
       this.destroy();
@@ -105,7 +132,14 @@ export class WorkerConnection {
   /** Stops the worker without waiting for it (a statement stuck in native code cannot be waited for). */
   destroy(): void {
     this.#closed = true;
+    this.#detach();
     this.#worker.terminate();
     this.#workerPool.release(this.#worker);
+  }
+
+  /** Stops listening to the worker, which goes on to host other connections. */
+  #detach(): void {
+    for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
+    this.#interruptKey = null;
   }
 }

@@ -1,7 +1,7 @@
 import { Worker } from "node:worker_threads";
 import { builtModuleUrl } from "../built-module.js";
 import { DriverError } from "../errors.js";
-import type { HostReply, HostRequest } from "./messages.js";
+import type { HostEvent, HostReply, HostRequest, WorkerMessage } from "./messages.js";
 
 /** A request without its id (the worker assigns nothing; `HostWorker.call` numbers requests). */
 export type HostCall = HostRequest extends infer R ? (R extends HostRequest ? Omit<R, "id"> : never) : never;
@@ -23,6 +23,7 @@ export class HostWorker {
   readonly #worker: Worker;
   readonly #pending = new Map<number, Pending>();
   readonly #deathListeners = new Set<(error: DriverError) => void>();
+  readonly #eventListeners = new Set<(event: HostEvent) => void>();
   #nextRequestId = 1;
   #failure: DriverError | undefined;
   #terminating = false;
@@ -31,7 +32,10 @@ export class HostWorker {
     // No inherited flags: the worker runs plain built JavaScript, and flags such as --input-type break it.
     this.#worker = new Worker(new URL(scriptUrl), { execArgv: [] });
     this.#worker.unref();
-    this.#worker.on("message", (reply: HostReply) => this.#onReply(reply));
+    this.#worker.on("message", (message: WorkerMessage) => {
+      if ("event" in message) for (const listener of this.#eventListeners) listener(message);
+      else this.#onReply(message);
+    });
     this.#worker.on("error", (error: Error) => this.#die(`The connection's worker failed: ${error.message}`));
     this.#worker.on("exit", (code: number) => this.#die(`The connection's worker exited (code ${code})`));
   }
@@ -65,6 +69,12 @@ export class HostWorker {
   onDeath(listener: (error: DriverError) => void): () => void {
     this.#deathListeners.add(listener);
     return () => this.#deathListeners.delete(listener);
+  }
+
+  /** Registers a callback for the worker's unasked messages (the interrupt key of the connection it opened). */
+  onEvent(listener: (event: HostEvent) => void): () => void {
+    this.#eventListeners.add(listener);
+    return () => this.#eventListeners.delete(listener);
   }
 
   /** Stops the thread. Does not wait: a thread stuck in native code may never acknowledge. */

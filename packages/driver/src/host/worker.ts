@@ -5,7 +5,7 @@
 import { parentPort } from "node:worker_threads";
 import { DriverError } from "../errors.js";
 import type { EngineConnection, EngineCursor, EngineModule } from "../engine/types.js";
-import { toWireError, type HostReply, type HostRequest } from "./messages.js";
+import { toWireError, type HostEvent, type HostReply, type HostRequest } from "./messages.js";
 
 const port = parentPort;
 if (!port) throw new Error("the driver host worker must run in a worker thread");
@@ -39,7 +39,7 @@ function run(request: HostRequest): unknown {
     }
     case "cursor-next": {
       if (!cursor) throw new DriverError("CURSOR_BUSY", "No cursor is open on this connection");
-      const chunk = cursor.step(request.maxRows);
+      const chunk = cursor.step(request.maxRows, request.maxBytes);
       if (chunk.done) cursor = undefined;
       return chunk;
     }
@@ -83,17 +83,35 @@ function reply(id: number, ok: boolean, valueOrError: unknown): void {
   port!.postMessage(message);
 }
 
+/** Tells the main thread the interrupt key of the connection just opened (before the reply that follows). */
+function announceKey(): void {
+  const event: HostEvent = { event: "interrupt-key", key: connection?.interruptKey ?? null };
+  port!.postMessage(event);
+}
+
 /**
  * A deferred release: rolls back and restores the base mode; a connection its last user changed (a setting, a temp
- * object, an attachment) is closed and opened afresh here, so nothing of it reaches the next user.
+ * object, an attachment), or that could not be reset, is closed and opened afresh here, so nothing of it reaches
+ * the next user.
  */
 function resetForNextUser(): void {
   cursor = undefined;
-  if (current().reset()) return;
+  let clean = false;
+  try {
+    clean = current().reset();
+  } catch {
+    clean = false; // e.g. the previous user's interrupt landed on the reset: start afresh rather than guess
+  }
+  if (clean) return;
   const { engine, options } = opened!;
-  connection?.close();
+  try {
+    connection?.close();
+  } catch {
+    // the connection is being replaced either way
+  }
   connection = undefined;
   connection = engine.open(options);
+  announceKey();
 }
 
 function handle(request: HostRequest): void {
@@ -117,6 +135,7 @@ async function open(request: Extract<HostRequest, { op: "open" }>): Promise<void
     }
     connection = engine.open(request.options);
     opened = { engine, options: request.options };
+    announceKey();
     reply(request.id, true, undefined);
   } catch (error) {
     reply(request.id, false, error instanceof DriverError ? error : new DriverError("OPEN_FAILED", String(error instanceof Error ? error.message : error)));
