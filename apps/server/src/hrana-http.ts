@@ -11,7 +11,6 @@ import {
 import type { Session } from "@hranad/session-store";
 import { httpCodecs, type HttpCodec } from "./codecs.js";
 import { ServerError, toErrorReply } from "./errors.js";
-import { withReadOnlyTransactions, type ReadOnlyTransactionState } from "./read-only-transactions.js";
 import { ANONYMOUS, type ServerContext } from "./server-context.js";
 
 /** sqld's limits for SQL texts stored on an HTTP stream (clients size their caches to them). */
@@ -20,17 +19,6 @@ const HTTP_MAX_STORED_SQL_LENGTH = 5000;
 
 /** Rows fetched from the connection per cursor chunk. */
 const CURSOR_CHUNK_ROWS = 256;
-
-const readOnlyTransactions = new WeakMap<Session, ReadOnlyTransactionState>();
-
-function streamConnection(session: Session) {
-  let state = readOnlyTransactions.get(session);
-  if (state === undefined) {
-    state = { active: false };
-    readOnlyTransactions.set(session, state);
-  }
-  return withReadOnlyTransactions(session.connection, state, session.readOnly);
-}
 
 interface DbParams {
   db?: string;
@@ -115,7 +103,7 @@ function pipeline(context: ServerContext, version: ProtocolVersion, codec: HttpC
       reply.raw.once("close", () => {
         if (!reply.raw.writableFinished) void context.store.terminate(running, "closed");
       });
-      const connection = streamConnection(session);
+      const connection = session.connection;
       const results: StreamResult[] = [];
       let closed = false;
       for (const streamRequest of body.requests) {
@@ -167,7 +155,7 @@ function cursor(context: ServerContext, codec: HttpCodec) {
       const signal = requestSignal(reply);
       session = await openOrResume(context, database, body.baton, () => signal);
       const owned = session;
-      const connection = streamConnection(owned);
+      const connection = owned.connection;
       // The baton goes out first, while the batch still runs: it is honoured only once this body is finished.
       const head = codec.encodeCursorHead({ baton: context.store.peekBaton(owned), baseUrl: context.config.baseUrl });
       const entries = cursorEntries(connection, owned, body.batch, {

@@ -21,7 +21,6 @@ import {
 import type { Session } from "@hranad/session-store";
 import { wsCodecs, type WsCodec } from "./codecs.js";
 import { ServerError, toErrorReply } from "./errors.js";
-import { withReadOnlyTransactions, type ReadOnlyTransactionState } from "./read-only-transactions.js";
 import { chooseSubprotocol, sendError } from "./server.js";
 import { ANONYMOUS, type ServerContext } from "./server-context.js";
 
@@ -101,7 +100,6 @@ interface WsStream {
   failure: HranaError | undefined;
   /** The tail of this stream's request queue. */
   queue: Promise<void>;
-  readonly readOnlyTransaction: ReadOnlyTransactionState;
   closed: boolean;
 }
 
@@ -376,7 +374,7 @@ class HranaSocket {
     stream: WsStream,
     requestId: number,
     size: number,
-    work: (session: Session, connection: ReturnType<typeof withReadOnlyTransactions>) => Promise<void>,
+    work: (session: Session, connection: Session["connection"]) => Promise<void>,
     options: { settled?: () => void; holdUntil?: () => Promise<void> } = {},
   ): void {
     this.#queued(size);
@@ -396,7 +394,7 @@ class HranaSocket {
   async #run(
     stream: WsStream,
     requestId: number,
-    work: (session: Session, connection: ReturnType<typeof withReadOnlyTransactions>) => Promise<void>,
+    work: (session: Session, connection: Session["connection"]) => Promise<void>,
     options: { settled?: () => void; holdUntil?: () => Promise<void> },
   ): Promise<void> {
     if (stream.failure !== undefined) {
@@ -421,7 +419,7 @@ class HranaSocket {
       return;
     }
     try {
-      const connection = withReadOnlyTransactions(session.connection, stream.readOnlyTransaction, session.readOnly);
+      const connection = session.connection;
       try {
         await work(session, connection);
       } finally {
@@ -763,7 +761,7 @@ class HranaSocket {
 }
 
 function newStream(queue: Promise<void>, failure: HranaError | undefined): WsStream {
-  return { session: undefined, failure, queue, readOnlyTransaction: { active: false }, closed: false };
+  return { session: undefined, failure, queue, closed: false };
 }
 
 const emptyIterator: AsyncIterator<CursorEntry> = {

@@ -28,6 +28,17 @@ const SERVER_ROLLBACK_CODES = new Set([
   "SQLITE_CORRUPT",
 ]);
 
+/**
+ * libSQL's `BEGIN TRANSACTION READONLY` (what `@libsql/client` sends for `batch(…, "read")` and
+ * `transaction("read")`). Stock SQLite would parse `READONLY` as a transaction name and allow writes, so the session
+ * runs `BEGIN DEFERRED` and switches the engine guard on until the transaction ends.
+ */
+const BEGIN_READONLY = /^\s*BEGIN\s+(?:DEFERRED\s+)?TRANSACTION\s+READONLY\s*;?\s*$/i;
+
+export function isBeginReadOnly(sql: string): boolean {
+  return typeof sql === "string" && sql.length < 128 && BEGIN_READONLY.test(sql);
+}
+
 function isServerRollback(error: unknown): boolean {
   if (error instanceof SqliteError) return SERVER_ROLLBACK_CODES.has(error.code);
   // The connection's worker died or the connection was lost: whatever it held is gone.
@@ -37,7 +48,9 @@ function isServerRollback(error: unknown): boolean {
 /**
  * The session's view of its pinned connection. It refuses every call once the session has ended (the connection
  * may already serve someone else) or is poisoned, and after a failed call it compares the autocommit state before
- * and after: a transaction that the server ended under the client poisons the session.
+ * and after: a transaction that the server ended under the client poisons the session. It also makes
+ * `BEGIN TRANSACTION READONLY` really read-only: the engine guard is on from the BEGIN until the transaction ends
+ * (COMMIT, ROLLBACK, or an error that rolled it back); a read-only session's guard stays on throughout.
  */
 export class SessionConnection implements Connection {
   readonly #state: SessionState;
@@ -67,7 +80,9 @@ export class SessionConnection implements Connection {
   }
 
   execute(statement: Statement): Promise<StatementResult> {
-    return this.#call(() => this.#state.inner.execute(statement));
+    const inner = this.#state.inner;
+    if (isBeginReadOnly(statement.sql)) return this.#beginReadOnly(() => inner.execute({ ...statement, sql: "BEGIN DEFERRED" }));
+    return this.#call(() => inner.execute(statement));
   }
 
   executeScript(sql: string): Promise<void> {
@@ -80,7 +95,10 @@ export class SessionConnection implements Connection {
 
   async openCursor(statement: Statement): Promise<RowCursor> {
     const wasInTransaction = this.#inTransaction();
-    const cursor = await this.#call(() => this.#state.inner.openCursor(statement));
+    const inner = this.#state.inner;
+    const cursor = isBeginReadOnly(statement.sql)
+      ? await this.#beginReadOnly(() => inner.openCursor({ ...statement, sql: "BEGIN DEFERRED" }))
+      : await this.#call(() => inner.openCursor(statement));
     this.#state.cursors.add(cursor);
     return new GuardedCursor(cursor, this.#state, wasInTransaction);
   }
@@ -115,20 +133,40 @@ export class SessionConnection implements Connection {
     return !this.#state.inner.autocommit;
   }
 
+  /** Runs the BEGIN of a read-only transaction, then switches the guard on for the transaction's life. */
+  #beginReadOnly<T>(begin: () => Promise<T>): Promise<T> {
+    return this.#call(async () => {
+      const result = await begin();
+      const inner = this.#state.inner;
+      if (!inner.readOnly) await inner.setReadOnly(true);
+      this.#state.readOnlyTransaction = true;
+      return result;
+    });
+  }
+
   async #call<T>(run: () => Promise<T>): Promise<T> {
     checkUsable(this.#state);
     const wasInTransaction = this.#inTransaction();
     try {
       const result = await run();
       this.#state.noteAutocommit(this.#state.inner.autocommit);
+      await settleReadOnly(this.#state);
       return result;
     } catch (error) {
       const autocommit = this.#state.inner.autocommit;
       this.#state.noteAutocommit(autocommit);
       if (wasInTransaction && autocommit && isServerRollback(error)) poison(this.#state, error);
+      await settleReadOnly(this.#state).catch(() => undefined);
       throw error;
     }
   }
+}
+
+/** A read-only transaction that ended (COMMIT, ROLLBACK, or an error that rolled it back): writes are allowed again. */
+async function settleReadOnly(state: SessionState): Promise<void> {
+  if (!state.readOnlyTransaction || !state.inner.autocommit || state.endReason !== undefined) return;
+  state.readOnlyTransaction = false;
+  if (!state.readOnly) await state.inner.setReadOnly(false);
 }
 
 function checkUsable(state: SessionState): void {
@@ -178,6 +216,7 @@ class GuardedCursor implements RowCursor {
   async close(): Promise<void> {
     this.state.cursors.delete(this.inner);
     await this.inner.close();
+    await settleReadOnly(this.state);
   }
 
   /** A cursor's statement may change the transaction state; read it back from SQLite rather than assume it. */
@@ -190,5 +229,6 @@ class GuardedCursor implements RowCursor {
     }
     this.state.noteAutocommit(autocommit);
     if (error !== undefined && this.wasInTransaction && autocommit && isServerRollback(error)) poison(this.state, error);
+    await settleReadOnly(this.state).catch(() => undefined);
   }
 }

@@ -37,6 +37,8 @@ export class SessionState {
   capture: ChangesetCapture | undefined;
   readonly ended = new AbortController();
   readonly sql = new Map<number, string>();
+  /** A `BEGIN TRANSACTION READONLY` transaction is open: the engine guard is on until it ends. */
+  readOnlyTransaction = false;
   /** Cursors opened through the session's connection and not yet closed. */
   readonly cursors = new Set<RowCursor>();
 
