@@ -22,17 +22,22 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   // addressing
   DATABASE_NOT_FOUND: 404,
   DATABASE_NAME_INVALID: 404,
-  // batons and streams
+  // batons and streams (the session store's codes)
   BATON_INVALID: 400,
   BATON_REUSED: 400,
-  BATON_STALE: 400,
+  STREAM_BUSY: 409,
   STREAM_EXPIRED: 400,
   STREAM_LIFETIME_EXCEEDED: 400,
   STREAM_KILLED: 400,
+  STREAM_STALLED: 400,
   STREAM_CLOSED: 400,
+  SERVER_RESTARTED: 400,
+  STREAM_NOT_FOUND: 404,
   BATON_DATABASE_MISMATCH: 400,
   BATON_PRINCIPAL_MISMATCH: 403,
   TOO_MANY_SESSIONS: 429,
+  TRANSACTION_ABORTED: 409,
+  TRANSACTION_TIMEOUT: 409,
   // capacity and availability: the request may succeed if retried
   POOL_TIMEOUT: 503,
   POOL_CLOSED: 503,
@@ -51,8 +56,6 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
 interface CodedError {
   readonly code: string;
   readonly message: string;
-  readonly status?: number;
-  readonly httpStatus?: number;
 }
 
 function isCoded(error: unknown): error is CodedError {
@@ -68,7 +71,7 @@ function isCoded(error: unknown): error is CodedError {
 export function toErrorReply(error: unknown): { status: number; message: string; code: string } {
   if (error instanceof ServerError) return { status: error.status, message: error.message, code: error.code };
   if (isCoded(error)) {
-    const status = error.status ?? error.httpStatus ?? STATUS_BY_CODE[error.code];
+    const status = STATUS_BY_CODE[error.code];
     if (status !== undefined) return { status, message: error.message, code: error.code };
   }
   return { status: 500, message: "Internal server error", code: "INTERNAL_ERROR" };

@@ -44,7 +44,7 @@ async function connect(maxResultBytes = 10 * MiB): Promise<Connection> {
 /** A statement returning one text value of `bytes` characters. */
 const big = (bytes: number) => ({ sql: `SELECT printf('%.*c', ${bytes}, 'x') AS v` });
 
-function codes(results: StreamResult[]): string[] {
+function codes(results: StreamResult[]): (string | null)[] {
   return results.map((r) => (r.type === "ok" ? "ok" : r.error.code));
 }
 

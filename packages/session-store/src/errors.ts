@@ -1,7 +1,7 @@
 /**
- * Stream errors of the session store. Each class has a stable `code` (sent to clients as Hrana's `Error.code`) and
- * the HTTP status the server should answer with, so a route can map any of them straight to `{message, code}`.
- * Messages never echo the baton and never leak paths.
+ * Stream errors of the session store. Each class has a stable `code` (sent to clients as Hrana's `Error.code`); the
+ * store knows nothing of HTTP, so the transport maps codes to its statuses. Messages never echo the baton and never
+ * leak paths.
  */
 
 /** Why a baton (or the session behind it) was refused. */
@@ -38,37 +38,34 @@ export type SessionErrorCode =
   | "TRANSACTION_ABORTED"
   | "TRANSACTION_TIMEOUT";
 
-/** The HTTP status of each code (documented in the README's table). */
-export const SESSION_ERROR_STATUS: Readonly<Record<SessionErrorCode, number>> = Object.freeze({
-  BATON_INVALID: 400,
-  BATON_REUSED: 400,
-  STREAM_BUSY: 409,
-  STREAM_EXPIRED: 400,
-  STREAM_LIFETIME_EXCEEDED: 400,
-  STREAM_KILLED: 400,
-  STREAM_STALLED: 400,
-  STREAM_CLOSED: 400,
-  SERVER_SHUTTING_DOWN: 503,
-  SERVER_RESTARTED: 400,
-  STREAM_NOT_FOUND: 404,
-  BATON_DATABASE_MISMATCH: 400,
-  BATON_PRINCIPAL_MISMATCH: 403,
-  TOO_MANY_SESSIONS: 429,
-  TRANSACTION_ABORTED: 409,
-  TRANSACTION_TIMEOUT: 409,
-});
+/** Every code the store's errors carry (a transport maps them to its own statuses). */
+export const SESSION_ERROR_CODES: readonly SessionErrorCode[] = Object.freeze([
+  "BATON_INVALID",
+  "BATON_REUSED",
+  "STREAM_BUSY",
+  "STREAM_EXPIRED",
+  "STREAM_LIFETIME_EXCEEDED",
+  "STREAM_KILLED",
+  "STREAM_STALLED",
+  "STREAM_CLOSED",
+  "SERVER_SHUTTING_DOWN",
+  "SERVER_RESTARTED",
+  "STREAM_NOT_FOUND",
+  "BATON_DATABASE_MISMATCH",
+  "BATON_PRINCIPAL_MISMATCH",
+  "TOO_MANY_SESSIONS",
+  "TRANSACTION_ABORTED",
+  "TRANSACTION_TIMEOUT",
+] as const);
 
 /** The base class of every error the store throws on purpose. */
 export abstract class SessionError extends Error {
   abstract override readonly name: string;
-  /** The suggested HTTP status when this error ends a whole request. */
-  readonly httpStatus: number;
   constructor(
     readonly code: SessionErrorCode,
     message: string,
   ) {
     super(message);
-    this.httpStatus = SESSION_ERROR_STATUS[code];
   }
 }
 
@@ -81,7 +78,7 @@ export class BadBatonError extends SessionError {
   }
 }
 
-/** The database already has as many sessions as its cap allows. Retry later (HTTP 429). */
+/** The database already has as many sessions as its cap allows. Retry later. */
 export class TooManySessionsError extends SessionError {
   override readonly name = "TooManySessionsError";
   declare readonly code: "TOO_MANY_SESSIONS";

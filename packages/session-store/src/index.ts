@@ -21,7 +21,7 @@ export {
   TooManySessionsError,
   PrincipalMismatchError,
   TransactionAbortedError,
-  SESSION_ERROR_STATUS,
+  SESSION_ERROR_CODES,
   isSessionError,
 } from "./errors.js";
 export type { SessionErrorCode, BadBatonCode } from "./errors.js";

@@ -67,6 +67,7 @@ const REASON_CODE: Record<EndReason, string> = {
   expired: "STREAM_EXPIRED",
   lifetime: "STREAM_LIFETIME_EXCEEDED",
   killed: "STREAM_KILLED",
+  stalled: "STREAM_STALLED",
   shutdown: "SERVER_SHUTTING_DOWN",
 };
 
