@@ -148,7 +148,7 @@ export class SessionConnection implements Connection {
     checkUsable(this.#state);
     const wasInTransaction = this.#inTransaction();
     try {
-      const result = await run();
+      const result = await this.#state.track(run());
       this.#state.noteAutocommit(this.#state.inner.autocommit);
       await settleReadOnly(this.#state);
       return result;
@@ -204,7 +204,7 @@ class GuardedCursor implements RowCursor {
   async next(maxRows: number, maxBytes?: number): Promise<{ readonly rows: readonly (readonly Value[])[]; readonly done: boolean }> {
     checkUsable(this.state);
     try {
-      const page = await this.inner.next(maxRows, maxBytes);
+      const page = await this.state.track(this.inner.next(maxRows, maxBytes));
       if (page.done) await this.#readBack(undefined);
       return page;
     } catch (error) {
@@ -215,7 +215,7 @@ class GuardedCursor implements RowCursor {
 
   async close(): Promise<void> {
     this.state.cursors.delete(this.inner);
-    await this.inner.close();
+    await this.state.track(this.inner.close());
     await settleReadOnly(this.state);
   }
 
@@ -223,7 +223,7 @@ class GuardedCursor implements RowCursor {
   async #readBack(error: unknown): Promise<void> {
     let autocommit: boolean;
     try {
-      autocommit = await this.state.inner.isAutocommit();
+      autocommit = await this.state.track(this.state.inner.isAutocommit());
     } catch {
       autocommit = this.state.inner.autocommit;
     }

@@ -39,6 +39,8 @@ export class SessionState {
   readonly sql = new Map<number, string>();
   /** A `BEGIN TRANSACTION READONLY` transaction is open: the engine guard is on until it ends. */
   readOnlyTransaction = false;
+  /** Calls on the pinned connection not finished yet: teardown waits for them before it rolls back and releases. */
+  readonly inflight = new Set<Promise<unknown>>();
   /** Cursors opened through the session's connection and not yet closed. */
   readonly cursors = new Set<RowCursor>();
 
@@ -60,6 +62,19 @@ export class SessionState {
   }
 
   readonly readOnly: boolean;
+
+  /** Runs a call on the pinned connection, remembering it until it settles. */
+  track<T>(call: Promise<T>): Promise<T> {
+    this.inflight.add(call);
+    const done = () => this.inflight.delete(call);
+    call.then(done, done);
+    return call;
+  }
+
+  /** Resolves once no call on the pinned connection is running any more. */
+  async quiesce(): Promise<void> {
+    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+  }
 
   /** Records the autocommit state read back after a call, to know how long a transaction has been open. */
   noteAutocommit(autocommit: boolean): void {

@@ -466,6 +466,10 @@ export class SessionStore {
     state.capture = undefined;
     if (capture !== undefined) await this.#safely(() => capture.close(), state, state.database, "capture");
     if (state.maintenance !== undefined) await this.#bounded(state.maintenance).catch(() => undefined);
+    // A session ended under its request (terminate) still has that call running on the connection: rolling back or
+    // returning the connection before it finishes would leave whatever it does next (a BEGIN that got its lock, an
+    // open statement) on a pooled connection. The interrupt makes the wait short; the driver's deadlines bound it.
+    await state.quiesce();
     await this.#safely(() => closeCursors(state), state, state.database, "rollback");
     await this.#safely(
       async () => {
