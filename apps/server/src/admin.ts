@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { sendError } from "./server.js";
+import { sendError } from "./send-error.js";
 import type { ServerContext } from "./server-context.js";
 
 /**

@@ -9,7 +9,7 @@ import {
   type StreamResult,
 } from "@hranad/hrana-protocol";
 import type { Session } from "@hranad/session-store";
-import { httpCodecs, type HttpCodec } from "./codecs.js";
+import { httpCodecs, type HttpCodec } from "@hranad/hrana-protocol";
 import { ServerError, toErrorReply } from "./errors.js";
 import { ANONYMOUS, type ServerContext } from "./server-context.js";
 

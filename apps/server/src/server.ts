@@ -6,13 +6,14 @@ import { WorkerPool, type Driver } from "@hranad/driver";
 import { betterSqlite3Driver } from "@hranad/driver-better-sqlite3";
 import { libsqlDriver } from "@hranad/driver-libsql";
 import { Registry, type DatabaseConfig } from "@hranad/registry";
-import { ByteBudget, ResponseBudget } from "@hranad/hrana-protocol";
+import { ByteBudget, chooseSubprotocol, ResponseBudget } from "@hranad/hrana-protocol";
 import { SessionStore } from "@hranad/session-store";
 import type { ServerConfig } from "./config.js";
 import { registerAdmin } from "./admin.js";
 import { ServerError, toErrorReply } from "./errors.js";
 import { registerHranaHttp } from "./hrana-http.js";
 import { registerHranaWebSocket, type WebSocketRegistry } from "./hrana-ws.js";
+import { sendError } from "./send-error.js";
 import type { ServerContext } from "./server-context.js";
 import { VERSION } from "./version.js";
 import { WalGuard } from "./wal-guard.js";
@@ -220,27 +221,6 @@ export async function startServer(config: ServerConfig): Promise<HranadServer> {
       return closed;
     },
   };
-}
-
-/**
- * Answers `{message, code}` with a Content-Type of exactly `application/json`: @libsql/client reads an error body
- * only then (a `; charset=…` suffix makes it fall back to a generic SERVER_ERROR). A Buffer body keeps Fastify
- * from appending the charset.
- */
-export function sendError(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
-  return reply.code(status).header("content-type", "application/json").send(Buffer.from(JSON.stringify({ message, code })));
-}
-
-/** Hrana subprotocols in the server's order of preference. */
-const SUBPROTOCOLS = ["hrana3-protobuf", "hrana3", "hrana2", "hrana1"];
-
-export function chooseSubprotocol(offered: Set<string>): string | undefined {
-  const lower = new Map([...offered].map((p) => [p.trim().toLowerCase(), p]));
-  for (const protocol of SUBPROTOCOLS) {
-    const original = lower.get(protocol);
-    if (original !== undefined) return original;
-  }
-  return undefined;
 }
 
 /** `<db>.example.com` addresses `<db>` when `<db>` is a declared database (never for IP addresses). */

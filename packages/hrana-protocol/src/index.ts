@@ -31,3 +31,25 @@ export {
   type ResponseBudgetOptions,
   type RoomBound,
 } from "./budget.js";
+export {
+  httpCodecs,
+  wsCodecs,
+  HTTP_ENDPOINTS,
+  HTTP_VERSION_PROBES,
+  SUBPROTOCOLS,
+  chooseSubprotocol,
+  subprotocolSpec,
+  type HttpCodec,
+  type HttpEndpoint,
+  type WsCodec,
+} from "./endpoints.js";
+export {
+  HranaWsConnection,
+  HostRefusal,
+  WS_CLOSE,
+  type WsTransport,
+  type WsStreamHandle,
+  type WsStreamHost,
+  type WsLimits,
+  type WsLogger,
+} from "./ws-connection.js";
