@@ -53,3 +53,12 @@ export {
   type WsLimits,
   type WsLogger,
 } from "./ws-connection.js";
+export {
+  runPipeline,
+  openCursorBody,
+  type HttpStreamHandle,
+  type HttpStreamHost,
+  type HttpRequestOptions,
+  type PipelineOptions,
+  type CursorOptions,
+} from "./http-server.js";

@@ -269,6 +269,16 @@ export class SessionStore {
     return this.#signer.mint(state.idBytes, state.generation);
   }
 
+  /**
+   * Why the session ended, as the error its baton now gets (`STREAM_KILLED`, `STREAM_STALLED`, …), or undefined
+   * while it lives: for a request that was running when its session was ended under it.
+   */
+  endError(session: Session): BadBatonError | undefined {
+    const state = stateOf(session);
+    if (state.endReason === undefined) return undefined;
+    return tombstoneError(state.tombstone ?? this.#tombstoneOf(state));
+  }
+
   /** Marks a session busy without a baton (a WebSocket stream's request starts). Throws if already busy or ended. */
   markBusy(session: Session): void {
     const state = stateOf(session);
