@@ -17,7 +17,7 @@ export {
   type PreparedBatch,
   type PreparedStep,
 } from "./executor.js";
-export { MapSqlStore, HTTP_MAX_STORED_SQL, HTTP_MAX_STORED_SQL_LENGTH, WS_MAX_STORED_SQL, type SqlStore } from "./sql-store.js";
+export { MapSqlStore, SizedSqlStore, HTTP_MAX_STORED_SQL, HTTP_MAX_STORED_SQL_LENGTH, WS_MAX_STORED_SQL, type SqlStore } from "./sql-store.js";
 export { toHranaError, INTERNAL_ERROR } from "./hrana-error.js";
 export { encodeBase64, decodeBase64 } from "./base64.js";
 export {
@@ -43,8 +43,8 @@ export {
   type HttpEndpoint,
   type WsCodec,
 } from "./endpoints.js";
+export { HranaWsConnection } from "./ws-connection.js";
 export {
-  HranaWsConnection,
   HostRefusal,
   WS_CLOSE,
   type WsTransport,
@@ -52,7 +52,7 @@ export {
   type WsStreamHost,
   type WsLimits,
   type WsLogger,
-} from "./ws-connection.js";
+} from "./ws-host.js";
 export {
   runPipeline,
   openCursorBody,

@@ -6,7 +6,7 @@
  * to these two interfaces; a test can drive it in memory.
  */
 import type { Connection } from "@hranad/driver";
-import type { ByteBudget, ResponseBudget } from "./budget.js";
+import type { ResponseBudget } from "./budget.js";
 import { cursorEntryBytes } from "./budget.js";
 import { subprotocolSpec, type WsCodec } from "./endpoints.js";
 import { cursorEntries, executeStreamRequest, inlineStoredSql } from "./executor.js";
@@ -22,101 +22,15 @@ import type {
   WsResponse,
 } from "./messages.js";
 import { isProtocolError, ProtocolError } from "./protocol-error.js";
-import { MapSqlStore, WS_MAX_STORED_SQL } from "./sql-store.js";
-
-/** The socket a Hrana WebSocket connection speaks over. */
-export interface WsTransport {
-  /** The negotiated subprotocol (empty: none, which is Hrana 1 over JSON). */
-  readonly protocol: string;
-  /** Bytes handed to `send` and not yet written to the network. */
-  readonly bufferedAmount: number;
-  /** Whether the socket is open (it can still send). */
-  readonly open: boolean;
-  /** Sends one message; `written` is called once it has been written to the network (or dropped). */
-  send(data: string | Uint8Array, binary: boolean, written: () => void): void;
-  /** Starts the closing handshake with this code and reason (at most 123 bytes). */
-  close(code: number, reason: string): void;
-  /** Drops the connection at once. */
-  terminate(): void;
-  /** Stops delivering the client's messages (backpressure), and starts again. */
-  pause(): void;
-  resume(): void;
-}
-
-/** A stream as the state machine sees it: the connection its requests run on. */
-export interface WsStreamHandle {
-  readonly connection: Connection;
-}
-
-/** What the server does for the state machine: open, run and end streams, and account memory. */
-export interface WsStreamHost<S extends WsStreamHandle> {
-  /** Opens a stream (a connection pinned for its life). Rejects with an error that `toError` can describe. */
-  open(): Promise<S>;
-  /** A request starts on the stream. Throws when the server ended the stream under it (expired, killed…). */
-  begin(stream: S): void;
-  /** The request finished. */
-  end(stream: S): void;
-  /** Closes the stream, rolling back its transaction. Idempotent. */
-  close(stream: S): Promise<void>;
-  /** Ends the stream now, interrupting the statement it runs. Idempotent. */
-  terminate(stream: S, reason: "expired" | "closed"): Promise<void>;
-  /** Whether the server is shutting down: new streams are refused. */
-  readonly closing: boolean;
-  /** The server-wide memory pool: stored SQL and queued requests are held in it. */
-  readonly buffered: ByteBudget;
-  /** A new budget for one response, drawing on `buffered`. */
-  responseBudget(): ResponseBudget;
-  /** The Hrana error a client sees for a failure (never a path or a stack). */
-  toError(error: unknown): HranaError;
-  /** Checks a `hello`'s credential: an error refuses it (`hello_error`); absent, every hello is accepted. */
-  hello?(jwt: string | null): HranaError | undefined;
-}
-
-/** The bounds of one connection (the server's `limits` of the same names). */
-export interface WsLimits {
-  /** Streams open at once on the connection. */
-  readonly maxStreamsPerSocket: number;
-  /** UTF-8 bytes of SQL text stored with `store_sql`. */
-  readonly maxSocketSqlBytes: number;
-  /** Unsent replies plus queued requests; past it the connection is not read and its queue waits. */
-  readonly maxSocketBufferedBytes: number;
-  /** A client that reads nothing this long while replies wait is cut off. */
-  readonly sendTimeoutMs: number;
-  /** A cursor not fetched this long is closed and its stream ended. */
-  readonly idleTimeoutMs: number;
-}
-
-export interface WsLogger {
-  error(object: object, message: string): void;
-  warn(object: object, message: string): void;
-}
-
-/** An error of the state machine itself, with a code the host's `toError` passes on. */
-export class HostRefusal extends Error {
-  override readonly name = "HostRefusal";
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+import { SizedSqlStore, WS_MAX_STORED_SQL } from "./sql-store.js";
+import { SocketFlow } from "./ws-flow.js";
+import { HostRefusal, WS_CLOSE, type WsLimits, type WsLogger, type WsStreamHandle, type WsStreamHost, type WsTransport } from "./ws-host.js";
 
 /** Cursor entries buffered per fetch at most, whatever `max_count` asks (bytes are bounded by the response budget). */
 const MAX_FETCH_ENTRIES = 4096;
 /** What a queued request costs beyond its message bytes (its closure and promise), for the socket's bound. */
 const REQUEST_OVERHEAD_BYTES = 512;
-/** While a socket is paused, how often it is looked at to read again. */
-const PRESSURE_POLL_MS = 50;
 
-/** WebSocket close codes (RFC 6455). */
-export const WS_CLOSE = Object.freeze({
-  NORMAL: 1000,
-  UNSUPPORTED_DATA: 1003,
-  INVALID_PAYLOAD: 1007,
-  POLICY: 1008,
-  INTERNAL: 1011,
-});
 const CLOSE_NORMAL = WS_CLOSE.NORMAL;
 const CLOSE_UNSUPPORTED_DATA = WS_CLOSE.UNSUPPORTED_DATA;
 const CLOSE_INVALID_PAYLOAD = WS_CLOSE.INVALID_PAYLOAD;
@@ -156,26 +70,24 @@ export class HranaWsConnection<S extends WsStreamHandle> {
   readonly #codec: WsCodec;
   readonly #streams = new Map<number, WsStream<S>>();
   readonly #cursors = new Map<number, WsCursor>();
-  readonly #sql = new MapSqlStore();
+  readonly #sql: SizedSqlStore;
   #helloed = false;
   #disposed = false;
-  /** UTF-8 bytes of the SQL texts stored on this socket (also held in the server's pool). */
-  #sqlBytes = 0;
-  /** Bytes of requests received and not finished yet (also held in the server's pool). */
-  #queuedBytes = 0;
-  /** Reading is paused: the socket's unsent replies and queued requests are over the bound. */
-  #paused = false;
-  #pressurePoll: ReturnType<typeof setInterval> | undefined;
-  /** Requests waiting for the unsent replies to drain before they run. */
-  #drainWaiters: (() => void)[] = [];
-  /** Closes a socket whose replies do not drain (its client stopped reading). */
-  #stallTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Backpressure: queued requests and unsent replies, bounded. */
+  readonly #flow: SocketFlow;
 
   constructor(socket: WsTransport, host: WsStreamHost<S>, limits: WsLimits, log: WsLogger) {
     this.#socket = socket;
     this.#host = host;
     this.#limits = limits;
     this.#log = log;
+    this.#sql = new SizedSqlStore(WS_MAX_STORED_SQL, limits.maxSocketSqlBytes, host.buffered);
+    this.#flow = new SocketFlow(socket, host.buffered, limits, (unsentBytes) => {
+      this.#log.warn({ unsentBytes }, "WebSocket client stopped reading; closing it");
+      this.#close(CLOSE_POLICY, "The client stopped reading its responses");
+      // The close frame waits behind the unread replies: do not hold them (or the socket) any longer.
+      unref(setTimeout(() => this.#socket.terminate(), 1000));
+    });
     const { version, codec } = subprotocolSpec(socket.protocol);
     this.#version = version;
     this.#codec = codec;
@@ -210,7 +122,7 @@ export class HranaWsConnection<S extends WsStreamHandle> {
     } catch (error) {
       this.#protocolError(error, CLOSE_POLICY);
     }
-    this.#checkPressure();
+    this.#flow.checkPressure();
   }
 
   #handle(message: ClientMsg, size: number): void {
@@ -238,7 +150,7 @@ export class HranaWsConnection<S extends WsStreamHandle> {
       case "store_sql":
         return this.#storeSql(requestId, request.sqlId, request.sql);
       case "close_sql":
-        this.#dropSql(request.sqlId);
+        this.#sql.dropSql(request.sqlId);
         return this.#respond(requestId, { type: "close_sql" });
       case "open_cursor":
         return this.#openCursor(requestId, request.streamId, request.cursorId, inlineStoredSql(this.#sql, request, this.#version), size);
@@ -276,39 +188,9 @@ export class HranaWsConnection<S extends WsStreamHandle> {
   }
 
   #storeSql(requestId: number, sqlId: number, sql: string): void {
-    if (this.#sql.lookupSql(sqlId) !== undefined) {
-      throw new ProtocolError("PROTO_SQL_EXISTS", `SQL text ${sqlId} is already stored (close it with close_sql first)`);
-    }
-    if (this.#sql.sqlCount >= WS_MAX_STORED_SQL) {
-      return this.#respondError(requestId, { message: `At most ${WS_MAX_STORED_SQL} SQL texts can be stored on one connection`, code: "SQL_STORE_TOO_MANY" });
-    }
-    const bytes = Buffer.byteLength(sql, "utf8");
-    const limit = this.#limits.maxSocketSqlBytes;
-    if (this.#sqlBytes + bytes > limit) {
-      return this.#respondError(requestId, {
-        message: `The SQL texts stored on this connection would take ${this.#sqlBytes + bytes} bytes; the limit is ${limit} (limits.maxSocketSqlBytes)`,
-        code: "SQL_STORE_TOO_LARGE",
-      });
-    }
-    if (this.#host.buffered.available < bytes) {
-      return this.#respondError(requestId, {
-        message: "The server holds too much in memory right now (limits.maxBufferedBytes): retry later",
-        code: "SERVER_OVERLOADED",
-      });
-    }
-    this.#sql.storeSql(sqlId, sql);
-    this.#sqlBytes += bytes;
-    this.#host.buffered.take(bytes);
-    this.#respond(requestId, { type: "store_sql" });
-  }
-
-  #dropSql(sqlId: number): void {
-    const sql = this.#sql.lookupSql(sqlId);
-    if (sql === undefined) return;
-    const bytes = Buffer.byteLength(sql, "utf8");
-    this.#sql.dropSql(sqlId);
-    this.#sqlBytes -= bytes;
-    this.#host.buffered.give(bytes);
+    const refused = this.#sql.tryStore(sqlId, sql);
+    if (refused !== undefined) this.#respondError(requestId, refused);
+    else this.#respond(requestId, { type: "store_sql" });
   }
 
   #stream(streamId: number): WsStream<S> {
@@ -391,16 +273,16 @@ export class HranaWsConnection<S extends WsStreamHandle> {
     work: (connection: Connection) => Promise<void>,
     options: { settled?: () => void; holdUntil?: () => Promise<void> } = {},
   ): void {
-    this.#queued(size);
+    this.#flow.queued(size);
     const previous = stream.queue;
     stream.queue = this.#guard(async () => {
       try {
         await previous;
         // Replies this client has not read yet must drain before another one is produced.
-        await this.#writable();
+        await this.#flow.writable();
         await this.#run(stream, requestId, work, options);
       } finally {
-        this.#dequeued(size);
+        this.#flow.dequeued(size);
       }
     });
   }
@@ -520,15 +402,15 @@ export class HranaWsConnection<S extends WsStreamHandle> {
   #fetchCursor(requestId: number, cursorId: number, maxCount: number, size: number): void {
     const cursor = this.#cursors.get(cursorId);
     if (cursor === undefined) throw new ProtocolError("PROTO_BAD_REQUEST", `Cursor ${cursorId} is not open`);
-    this.#queued(size);
+    this.#flow.queued(size);
     const previous = cursor.fetching;
     cursor.fetching = this.#guard(async () => {
       try {
         await previous;
-        await this.#writable();
+        await this.#flow.writable();
         await this.#fetch(requestId, cursorId, cursor, maxCount);
       } finally {
-        this.#dequeued(size);
+        this.#flow.dequeued(size);
       }
     });
   }
@@ -600,89 +482,6 @@ export class HranaWsConnection<S extends WsStreamHandle> {
     cursor.finish();
   }
 
-  // --- backpressure: bounded queued requests and unsent replies ---
-
-  #queued(size: number): void {
-    this.#queuedBytes += size;
-    this.#host.buffered.take(size);
-  }
-
-  #dequeued(size: number): void {
-    this.#queuedBytes -= size;
-    this.#host.buffered.give(size);
-    this.#checkPressure();
-  }
-
-  /** Bytes of replies handed to the socket and not yet written to the network. */
-  #unsent(): number {
-    return this.#socket.bufferedAmount;
-  }
-
-  #overBound(): boolean {
-    return this.#queuedBytes + this.#unsent() > this.#limits.maxSocketBufferedBytes || this.#host.buffered.available <= 0;
-  }
-
-  /**
-   * Stops reading the socket while its queued requests and unsent replies exceed `maxSocketBufferedBytes` (or the
-   * server's pool is exhausted), and reads again once they are down to half of it.
-   */
-  #checkPressure(): void {
-    if (this.#disposed) return;
-    if (!this.#paused) {
-      if (!this.#overBound()) return;
-      this.#paused = true;
-      this.#socket.pause();
-      this.#pressurePoll = setInterval(() => this.#checkPressure(), PRESSURE_POLL_MS);
-      unref(this.#pressurePoll);
-      return;
-    }
-    const low = this.#limits.maxSocketBufferedBytes / 2;
-    if (this.#queuedBytes + this.#unsent() <= low && this.#host.buffered.available > 0) {
-      this.#paused = false;
-      if (this.#pressurePoll !== undefined) clearInterval(this.#pressurePoll);
-      this.#pressurePoll = undefined;
-      this.#socket.resume();
-    }
-  }
-
-  /** Resolves once the unsent replies are within the socket's bound (at once when they are). */
-  #writable(): Promise<void> {
-    if (this.#disposed || this.#unsent() <= this.#limits.maxSocketBufferedBytes) return Promise.resolve();
-    this.#armStall();
-    return new Promise<void>((resolve) => this.#drainWaiters.push(resolve));
-  }
-
-  /** Called whenever a reply has been written out: wakes requests waiting for room, re-arms the stall timer. */
-  #flushed(): void {
-    if (this.#stallTimer !== undefined) {
-      clearTimeout(this.#stallTimer);
-      this.#stallTimer = undefined;
-    }
-    if (this.#disposed) return;
-    if (this.#unsent() <= this.#limits.maxSocketBufferedBytes) {
-      const waiters = this.#drainWaiters;
-      this.#drainWaiters = [];
-      for (const wake of waiters) wake();
-    } else {
-      this.#armStall();
-    }
-    this.#checkPressure();
-  }
-
-  /** A client that reads nothing for `sendTimeoutMs` while replies wait for it is cut off. */
-  #armStall(): void {
-    if (this.#stallTimer !== undefined || this.#disposed) return;
-    this.#stallTimer = setTimeout(() => {
-      this.#stallTimer = undefined;
-      if (this.#disposed || this.#unsent() === 0) return;
-      this.#log.warn({ unsentBytes: this.#unsent() }, "WebSocket client stopped reading; closing it");
-      this.#close(CLOSE_POLICY, "The client stopped reading its responses");
-      // The close frame waits behind the unread replies: do not hold them (or the socket) any longer.
-      unref(setTimeout(() => this.#socket.terminate(), 1000));
-    }, this.#limits.sendTimeoutMs);
-    unref(this.#stallTimer);
-  }
-
   // --- replies ---
 
   #respond(requestId: number, response: WsResponse, budget?: ResponseBudget): void {
@@ -715,7 +514,7 @@ export class HranaWsConnection<S extends WsStreamHandle> {
     }
     this.#socket.send(encoded, this.#codec.binary, () => {
       budget?.release();
-      this.#flushed();
+      this.#flow.flushed();
     });
   }
 
@@ -743,11 +542,7 @@ export class HranaWsConnection<S extends WsStreamHandle> {
   async dispose(): Promise<void> {
     if (this.#disposed) return;
     this.#disposed = true;
-    if (this.#pressurePoll !== undefined) clearInterval(this.#pressurePoll);
-    if (this.#stallTimer !== undefined) clearTimeout(this.#stallTimer);
-    const waiters = this.#drainWaiters;
-    this.#drainWaiters = [];
-    for (const wake of waiters) wake();
+    this.#flow.dispose();
     const streams = [...this.#streams.values()];
     this.#streams.clear();
     // First end the sessions (interrupting what runs), so that queued work finds them closed and stops at once.
@@ -765,8 +560,7 @@ export class HranaWsConnection<S extends WsStreamHandle> {
         await this.#endStream(stream);
       }),
     );
-    this.#host.buffered.give(this.#sqlBytes);
-    this.#sqlBytes = 0;
+    this.#sql.clear();
     if (this.#socket.open) this.#socket.close(CLOSE_NORMAL, "Goodbye");
   }
 }
