@@ -64,28 +64,47 @@ export class SocketFlow {
    */
   checkPressure(): void {
     if (this.#disposed) return;
+    if (this.#drainWaiters.length > 0 && this.#unsent() <= this.#limits.maxSocketBufferedBytes) this.#wake();
     if (!this.#paused) {
-      if (!this.#overBound()) return;
-      this.#paused = true;
-      this.#socket.pause();
+      if (this.#overBound()) {
+        this.#paused = true;
+        this.#socket.pause();
+      }
+    } else {
+      const low = this.#limits.maxSocketBufferedBytes / 2;
+      if (this.#queuedBytes + this.#unsent() <= low && this.#pool.available > 0) {
+        this.#paused = false;
+        this.#socket.resume();
+      }
+    }
+    this.#poll();
+  }
+
+  /** Keeps looking while the socket is paused or requests wait for room (not every drain sends a signal). */
+  #poll(): void {
+    const needed = this.#paused || this.#drainWaiters.length > 0;
+    if (needed && this.#pressurePoll === undefined) {
       this.#pressurePoll = setInterval(() => this.checkPressure(), PRESSURE_POLL_MS);
       unref(this.#pressurePoll);
-      return;
-    }
-    const low = this.#limits.maxSocketBufferedBytes / 2;
-    if (this.#queuedBytes + this.#unsent() <= low && this.#pool.available > 0) {
-      this.#paused = false;
-      if (this.#pressurePoll !== undefined) clearInterval(this.#pressurePoll);
+    } else if (!needed && this.#pressurePoll !== undefined) {
+      clearInterval(this.#pressurePoll);
       this.#pressurePoll = undefined;
-      this.#socket.resume();
     }
+  }
+
+  #wake(): void {
+    const waiters = this.#drainWaiters;
+    this.#drainWaiters = [];
+    for (const wake of waiters) wake();
   }
 
   /** Resolves once the unsent replies are within the socket's bound (at once when they are). */
   writable(): Promise<void> {
     if (this.#disposed || this.#unsent() <= this.#limits.maxSocketBufferedBytes) return Promise.resolve();
     this.#armStall();
-    return new Promise<void>((resolve) => this.#drainWaiters.push(resolve));
+    const wait = new Promise<void>((resolve) => this.#drainWaiters.push(resolve));
+    this.#poll();
+    return wait;
   }
 
   /** Called whenever a reply has been written out: wakes requests waiting for room, re-arms the stall timer. */
@@ -96,9 +115,7 @@ export class SocketFlow {
     }
     if (this.#disposed) return;
     if (this.#unsent() <= this.#limits.maxSocketBufferedBytes) {
-      const waiters = this.#drainWaiters;
-      this.#drainWaiters = [];
-      for (const wake of waiters) wake();
+      this.#wake();
     } else {
       this.#armStall();
     }
@@ -110,7 +127,8 @@ export class SocketFlow {
     if (this.#stallTimer !== undefined || this.#disposed) return;
     this.#stallTimer = setTimeout(() => {
       this.#stallTimer = undefined;
-      if (this.#disposed || this.#unsent() === 0) return;
+      // Within the bound again (the client read some): not stalled.
+      if (this.#disposed || this.#unsent() <= this.#limits.maxSocketBufferedBytes) return;
       this.#onStall(this.#unsent());
     }, this.#limits.sendTimeoutMs);
     unref(this.#stallTimer);
