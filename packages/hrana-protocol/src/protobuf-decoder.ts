@@ -678,12 +678,15 @@ function batchCond(r: ProtobufReader, depth: number): BatchCond {
   return cond ?? noneOf("BatchCond");
 }
 
+/**
+ * The operands of an `and`/`or` at nesting `depth - 1`, each at `depth`. The depth is checked only when an operand is
+ * present: an empty `and`/`or` at the deepest allowed level is legitimate (as it is in JSON).
+ */
 function condList(r: ProtobufReader, depth: number): BatchCond[] {
-  const decode = condAt(depth);
   const conds: BatchCond[] = [];
   while (r.more()) {
     const tag = r.tag();
-    if (tag === 10 /* 1:LEN */) conds.push(r.message(decode));
+    if (tag === 10 /* 1:LEN */) conds.push(r.message(condAt(depth)));
     else r.skip(tag, bits(1), "BatchCond.CondList");
   }
   return conds;
