@@ -3,10 +3,12 @@
  *
  * Every field is checked (type, integer range, presence); unknown fields are ignored (the spec's forward
  * compatibility rule); unknown `type` tags, version-gated requests and malformed values throw `ProtocolError`,
- * whose message names the offending field. Nothing else is ever thrown for malformed input.
+ * whose message names the offending field. Nothing else is ever thrown for malformed input. Every entry point that
+ * parses text first scans its nesting depth (`PROTO_NESTING_TOO_DEEP` past `MAX_JSON_DEPTH`).
  */
 import type { Value } from "@hranad/driver";
 import { decodeBase64 } from "./base64.js";
+import { checkJsonDepth } from "./json-depth.js";
 import type {
   Batch,
   BatchCond,
@@ -520,7 +522,13 @@ function optInt64String(o: JsonObject, key: string, path: string): bigint | null
   return int64(json, join(path, key));
 }
 
+/**
+ * `JSON.parse` behind a depth scan: input nested deeper than `MAX_JSON_DEPTH` is refused with
+ * `PROTO_NESTING_TOO_DEEP` before it is decoded or parsed (deep nesting makes `JSON.parse` superlinear, even in a
+ * field that is ignored). Bytes are scanned before UTF-8 decoding.
+ */
 function parse(input: string | Uint8Array): unknown {
+  checkJsonDepth(input);
   const text = typeof input === "string" ? input : utf8Text(input);
   try {
     return JSON.parse(text) as unknown;

@@ -10,7 +10,10 @@ export type ProtocolErrorCode =
   | "PROTO_UNKNOWN_TYPE"
   /** A request or condition that the negotiated protocol version does not have. */
   | "PROTO_NOT_SUPPORTED"
-  /** Batch conditions nested deeper than {@link MAX_CONDITION_DEPTH}. */
+  /**
+   * Batch conditions nested deeper than {@link MAX_CONDITION_DEPTH}, or a JSON message whose arrays and objects nest
+   * deeper than `json.MAX_JSON_DEPTH` (anywhere, including fields that are ignored).
+   */
   | "PROTO_NESTING_TOO_DEEP"
   /** A `sql_id` that is not stored. */
   | "PROTO_SQL_NOT_FOUND"

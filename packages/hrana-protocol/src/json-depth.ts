@@ -1,0 +1,107 @@
+/**
+ * A linear, allocation-free scan of JSON nesting depth, run before `JSON.parse`.
+ *
+ * `JSON.parse` is iterative in V8, so deep input does not overflow the stack, but it is superlinear in the nesting
+ * depth: a 10 MiB body of 5 million nested `[` (even inside a field the decoder ignores) keeps the main thread busy
+ * for seconds. This scan refuses such input in one pass over the bytes (or UTF-16 code units) before anything is
+ * parsed or allocated.
+ */
+import { ProtocolError } from "./protocol-error.js";
+
+/**
+ * How deep arrays and objects may nest in a JSON message (the top-level value is depth 1).
+ *
+ * The deepest legitimate Hrana message is a `/v2|v3/pipeline` body whose batch conditions nest the full
+ * `MAX_CONDITION_DEPTH` (100) levels of `and`/`or` (each of which adds two levels, the condition object and its
+ * `conds` array) and ends in an empty `conds` array:
+ *
+ * ```text
+ * { "requests": [ { "batch": { "steps": [ { "condition": {"conds": [ … {"conds": []} … ]} } ] } } ] }
+ * 1             2 3           4          5 6               7 .. 7 + 2·99 = 205       206
+ * ```
+ *
+ * that is `2 * MAX_CONDITION_DEPTH + 6` = 206 levels (a WebSocket `request` or a `/v3/cursor` body is one or two
+ * levels shallower; statements and values stay under 10). 256 leaves 50 levels of margin for unknown fields that a
+ * future client may add at any depth, and is far too shallow for the nesting itself to cost anything (sqld parses
+ * with serde_json, whose default recursion limit is 128). `test/nesting.test.ts` checks that the deepest message fits.
+ */
+export const MAX_JSON_DEPTH = 256;
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+
+/**
+ * The deepest array/object nesting in `input`, counting `[` and `{` outside strings (a string ends at an unescaped
+ * `"`; a backslash escapes the next unit). Stops as soon as the depth exceeds `limit` and returns `limit + 1`.
+ *
+ * UTF-8 bytes are scanned as they are: every byte of a multi-byte sequence is ≥ 0x80, so it can never be mistaken
+ * for a quote, backslash or bracket. The scan does not validate the JSON; for a valid prefix its depth is exact, and
+ * `JSON.parse` stops at the first invalid character, so it never nests deeper than this scan counted. A closing
+ * bracket with nothing open makes the input invalid JSON at that point; the depth is clamped at 0 there, so a run
+ * of closers cannot hide openers that follow.
+ */
+export function jsonDepth(input: string | Uint8Array, limit: number = Number.POSITIVE_INFINITY): number {
+  return typeof input === "string" ? stringDepth(input, limit) : bytesDepth(input, limit);
+}
+
+/** Throws `PROTO_NESTING_TOO_DEEP` if `input` nests arrays/objects deeper than {@link MAX_JSON_DEPTH}. */
+export function checkJsonDepth(input: string | Uint8Array): void {
+  if (jsonDepth(input, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+    throw new ProtocolError(
+      "PROTO_NESTING_TOO_DEEP",
+      `the message nests JSON arrays and objects deeper than ${MAX_JSON_DEPTH} levels`,
+    );
+  }
+}
+
+function stringDepth(input: string, limit: number): number {
+  const length = input.length;
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < length; i++) {
+    const c = input.charCodeAt(i);
+    if (inString) {
+      if (c === BACKSLASH) i++;
+      else if (c === QUOTE) inString = false;
+    } else if (c === QUOTE) {
+      inString = true;
+    } else if (c === OPEN_BRACKET || c === OPEN_BRACE) {
+      if (++depth > max) {
+        max = depth;
+        if (max > limit) return limit + 1;
+      }
+    } else if ((c === CLOSE_BRACKET || c === CLOSE_BRACE) && depth > 0) {
+      depth--;
+    }
+  }
+  return max;
+}
+
+function bytesDepth(input: Uint8Array, limit: number): number {
+  const length = input.length;
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < length; i++) {
+    const c = input[i] as number;
+    if (inString) {
+      if (c === BACKSLASH) i++;
+      else if (c === QUOTE) inString = false;
+    } else if (c === QUOTE) {
+      inString = true;
+    } else if (c === OPEN_BRACKET || c === OPEN_BRACE) {
+      if (++depth > max) {
+        max = depth;
+        if (max > limit) return limit + 1;
+      }
+    } else if ((c === CLOSE_BRACKET || c === CLOSE_BRACE) && depth > 0) {
+      depth--;
+    }
+  }
+  return max;
+}
