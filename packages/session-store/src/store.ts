@@ -1,11 +1,11 @@
 import { BatonError, BatonSigner, newSessionId, sessionIdToText } from "@hranad/baton";
 import type { Connection, Pool } from "@hranad/driver";
 import { systemClock, type Clock, type TimerHandle } from "./clock.js";
-import { DeadlineHeap } from "./deadline-heap.js";
 import { BadBatonError, PrincipalMismatchError, TooManySessionsError } from "./errors.js";
+import { Reaper } from "./reaper.js";
 import { Session, stateOf } from "./session.js";
 import { SessionState, type ReleaseFunction } from "./session-state.js";
-import { Tombstones, type EndReason, type Tombstone } from "./tombstones.js";
+import { formatSeconds, tombstoneError, Tombstones, type EndReason, type Tombstone } from "./tombstones.js";
 
 /** Defaults, used when an option is absent, zero, negative or not finite. */
 export const STORE_DEFAULTS = Object.freeze({
@@ -96,11 +96,6 @@ function positiveOr(value: number | undefined, fallback: number): number {
   return value !== undefined && Number.isFinite(value) && value > 0 ? value : fallback;
 }
 
-interface Reaper {
-  readonly granularityMs: number;
-  timer: TimerHandle | undefined;
-  timerAt: number | undefined;
-}
 
 /**
  * Owns every live session: opens them on a pinned pool connection, mints and checks their batons, reaps idle and
@@ -127,7 +122,6 @@ export class SessionStore {
   readonly #tombstones: Tombstones;
   /** Teardowns and store-run rollbacks in progress. */
   readonly #pending = new Set<Promise<void>>();
-  readonly #heap = new DeadlineHeap<SessionState>();
   #reaper: Reaper | undefined;
 
   constructor(options: StoreOptions = {}) {
@@ -403,19 +397,16 @@ export class SessionStore {
    */
   startReaper(intervalMs: number, signal: AbortSignal): Promise<void> {
     if (this.#reaper !== undefined) throw new Error("the reaper is already running");
-    const reaper: Reaper = {
-      granularityMs: positiveOr(intervalMs, STORE_DEFAULTS.reaperIntervalMs),
-      timer: undefined,
-      timerAt: undefined,
-    };
+    const reaper = new Reaper(positiveOr(intervalMs, STORE_DEFAULTS.reaperIntervalMs), this.#clock, this, {
+      end: (state, reason) => void this.#end(state, reason),
+      timeOutTransaction: (state) => this.#timeOutTransaction(state),
+    });
     this.#reaper = reaper;
-    for (const state of this.#sessions.values()) this.#schedule(state);
+    for (const state of this.#sessions.values()) reaper.schedule(state);
     return new Promise<void>((resolve) => {
       const stop = () => {
-        if (reaper.timer !== undefined) this.#clock.clearTimeout(reaper.timer);
+        reaper.stop(this.#sessions.values());
         this.#reaper = undefined;
-        this.#heap.clear();
-        for (const state of this.#sessions.values()) state.heapDeadline = undefined;
         this.closeAll().then(resolve, resolve);
       };
       if (signal.aborted) stop();
@@ -432,7 +423,7 @@ export class SessionStore {
   #markIdle(state: SessionState): void {
     state.busy = false;
     state.lastActiveAt = this.#clock.now();
-    this.#schedule(state);
+    this.#reaper?.schedule(state);
   }
 
   #freeSlot(database: string): void {
@@ -535,81 +526,7 @@ export class SessionStore {
     this.#pending.add(tracked);
   }
 
-  // --- expiry ---
-
-  #nextDeadline(state: SessionState): number {
-    let deadline = Infinity;
-    if (state.expires) {
-      deadline = Math.min(state.lastActiveAt + this.idleTimeoutMs, state.createdAt + this.maxLifetimeMs);
-    }
-    if (this.transactionTimeoutMs > 0 && state.transactionOpenedAt !== undefined && state.poison === undefined) {
-      deadline = Math.min(deadline, state.transactionOpenedAt + this.transactionTimeoutMs);
-    }
-    return deadline;
-  }
-
-  /** Puts an idle session's next deadline in the heap, unless an earlier entry for it is already there. */
-  #schedule(state: SessionState): void {
-    if (this.#reaper === undefined || state.endReason !== undefined || state.busy) return;
-    const deadline = this.#nextDeadline(state);
-    if (deadline === Infinity) return;
-    if (state.heapDeadline !== undefined && state.heapDeadline <= deadline) return;
-    state.heapDeadline = deadline;
-    this.#heap.push(deadline, state);
-    this.#arm();
-  }
-
-  /** Arms the single timer for the heap's earliest deadline, rounded up to the reaper's granularity. */
-  #arm(): void {
-    const reaper = this.#reaper;
-    if (reaper === undefined) return;
-    const top = this.#heap.peek();
-    if (top === undefined) return;
-    const at = Math.ceil(top.at / reaper.granularityMs) * reaper.granularityMs;
-    if (reaper.timer !== undefined) {
-      if (reaper.timerAt !== undefined && reaper.timerAt <= at) return;
-      this.#clock.clearTimeout(reaper.timer);
-    }
-    reaper.timerAt = at;
-    reaper.timer = this.#clock.setTimeout(() => this.#fire(), at - this.#clock.now());
-  }
-
-  #fire(): void {
-    const reaper = this.#reaper;
-    if (reaper === undefined) return;
-    reaper.timer = undefined;
-    reaper.timerAt = undefined;
-    const now = this.#clock.now();
-    for (let top = this.#heap.peek(); top !== undefined && top.at <= now; top = this.#heap.peek()) {
-      this.#heap.pop();
-      const state = top.key;
-      if (state.heapDeadline === top.at) state.heapDeadline = undefined;
-      this.#evaluate(state, now);
-    }
-    this.#arm();
-  }
-
-  /** Acts on a session whose heap entry fell due, judging by its real state (stale entries are harmless). */
-  #evaluate(state: SessionState, now: number): void {
-    if (state.endReason !== undefined || state.busy) return; // busy: rescheduled when its request finishes
-    if (state.expires && now >= state.createdAt + this.maxLifetimeMs) {
-      void this.#end(state, "lifetime");
-      return;
-    }
-    if (state.expires && now >= state.lastActiveAt + this.idleTimeoutMs) {
-      void this.#end(state, "expired");
-      return;
-    }
-    if (
-      this.transactionTimeoutMs > 0 &&
-      state.transactionOpenedAt !== undefined &&
-      state.poison === undefined &&
-      now >= state.transactionOpenedAt + this.transactionTimeoutMs
-    ) {
-      this.#timeOutTransaction(state);
-    }
-    this.#schedule(state);
-  }
+  // --- expiry (the reaper decides; the store acts) ---
 
   /** Poisons first (so no request can slip in), then rolls back on the idle connection. */
   #timeOutTransaction(state: SessionState): void {
@@ -656,34 +573,3 @@ function wrongDatabase(): BadBatonError {
   return new BadBatonError("BATON_DATABASE_MISMATCH", "The baton belongs to a stream of another database");
 }
 
-function formatSeconds(ms: number): string {
-  const seconds = ms / 1000;
-  return Number.isInteger(seconds) ? String(seconds) : seconds.toFixed(1);
-}
-
-/** The precise refusal for a baton of an ended session. */
-function tombstoneError(tombstone: Tombstone): BadBatonError {
-  switch (tombstone.reason) {
-    case "expired":
-      return new BadBatonError(
-        "STREAM_EXPIRED",
-        `The stream has expired due to inactivity (idle for ${formatSeconds(tombstone.idleForMs)} s)`,
-      );
-    case "lifetime":
-      return new BadBatonError(
-        "STREAM_LIFETIME_EXCEEDED",
-        `The stream exceeded the maximum stream lifetime (open for ${formatSeconds(tombstone.ageMs)} s)`,
-      );
-    case "killed":
-      return new BadBatonError("STREAM_KILLED", "The stream was killed by an administrator");
-    case "stalled":
-      return new BadBatonError(
-        "STREAM_STALLED",
-        "The stream was ended because its client stopped reading a response; its transaction was rolled back",
-      );
-    case "shutdown":
-      return new BadBatonError("SERVER_SHUTTING_DOWN", "The stream was closed because the server is shutting down");
-    case "closed":
-      return new BadBatonError("STREAM_CLOSED", "Stream for this baton was closed");
-  }
-}

@@ -1,3 +1,5 @@
+import { BadBatonError } from "./errors.js";
+
 /** Why a session ended. */
 export type EndReason = "closed" | "expired" | "lifetime" | "killed" | "stalled" | "shutdown";
 
@@ -47,5 +49,37 @@ export class Tombstones {
       if (this.#entries.size <= this.maxEntries && now - tombstone.endedAt < this.ttlMs) break;
       this.#entries.delete(id);
     }
+  }
+}
+
+export function formatSeconds(ms: number): string {
+  const seconds = ms / 1000;
+  return Number.isInteger(seconds) ? String(seconds) : seconds.toFixed(1);
+}
+
+/** The precise refusal for a baton of an ended session. */
+export function tombstoneError(tombstone: Tombstone): BadBatonError {
+  switch (tombstone.reason) {
+    case "expired":
+      return new BadBatonError(
+        "STREAM_EXPIRED",
+        `The stream has expired due to inactivity (idle for ${formatSeconds(tombstone.idleForMs)} s)`,
+      );
+    case "lifetime":
+      return new BadBatonError(
+        "STREAM_LIFETIME_EXCEEDED",
+        `The stream exceeded the maximum stream lifetime (open for ${formatSeconds(tombstone.ageMs)} s)`,
+      );
+    case "killed":
+      return new BadBatonError("STREAM_KILLED", "The stream was killed by an administrator");
+    case "stalled":
+      return new BadBatonError(
+        "STREAM_STALLED",
+        "The stream was ended because its client stopped reading a response; its transaction was rolled back",
+      );
+    case "shutdown":
+      return new BadBatonError("SERVER_SHUTTING_DOWN", "The stream was closed because the server is shutting down");
+    case "closed":
+      return new BadBatonError("STREAM_CLOSED", "Stream for this baton was closed");
   }
 }
