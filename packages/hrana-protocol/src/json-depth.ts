@@ -45,23 +45,52 @@ const CLOSE_BRACE = 0x7d;
  * of closers cannot hide openers that follow.
  */
 export function jsonDepth(input: string | Uint8Array, limit: number = Number.POSITIVE_INFINITY): number {
-  return typeof input === "string" ? stringDepth(input, limit) : bytesDepth(input, limit);
+  return (typeof input === "string" ? scanString(input, limit) : scanBytes(input, limit)).depth;
 }
 
-/** Throws `PROTO_NESTING_TOO_DEEP` if `input` nests arrays/objects deeper than {@link MAX_JSON_DEPTH}. */
+interface Scan {
+  /** The deepest nesting (`limit + 1` once past the limit: the scan stops there). */
+  readonly depth: number;
+  /** Arrays and objects opened (up to where the scan stopped). */
+  readonly containers: number;
+}
+
+/**
+ * How many arrays and objects a JSON message may hold for its size: `JSON.parse` time grows with their number, not
+ * with the bytes, so a 10 MiB body of `[[],[],…]` (3.5 M containers) blocks the main thread 3–6 times longer than
+ * the densest legitimate body of that size. Legitimate Hrana messages spend at least ~10 bytes per array or object
+ * (`{"stmt":{"sql":"","args":[]}}` is 3 in 30 bytes; a `{"type":"null"}` value 1 in 15), so one per 8 bytes, plus a
+ * constant for small messages, refuses only junk.
+ */
+export const JSON_BYTES_PER_CONTAINER = 8;
+const JSON_CONTAINER_ALLOWANCE = 1024;
+
+/**
+ * Throws `PROTO_NESTING_TOO_DEEP` if `input` nests arrays/objects deeper than {@link MAX_JSON_DEPTH}, and
+ * `PROTO_TOO_COMPLEX` if it holds more arrays and objects than its size allows ({@link JSON_BYTES_PER_CONTAINER}).
+ */
 export function checkJsonDepth(input: string | Uint8Array): void {
-  if (jsonDepth(input, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+  const { depth, containers } = typeof input === "string" ? scanString(input, MAX_JSON_DEPTH) : scanBytes(input, MAX_JSON_DEPTH);
+  if (depth > MAX_JSON_DEPTH) {
     throw new ProtocolError(
       "PROTO_NESTING_TOO_DEEP",
       `the message nests JSON arrays and objects deeper than ${MAX_JSON_DEPTH} levels`,
     );
   }
+  const allowed = JSON_CONTAINER_ALLOWANCE + Math.floor(input.length / JSON_BYTES_PER_CONTAINER);
+  if (containers > allowed) {
+    throw new ProtocolError(
+      "PROTO_TOO_COMPLEX",
+      `the message holds ${containers} JSON arrays and objects in ${input.length} bytes; at most ${allowed} are accepted`,
+    );
+  }
 }
 
-function stringDepth(input: string, limit: number): number {
+function scanString(input: string, limit: number): Scan {
   const length = input.length;
   let depth = 0;
   let max = 0;
+  let containers = 0;
   let inString = false;
   for (let i = 0; i < length; i++) {
     const c = input.charCodeAt(i);
@@ -71,21 +100,23 @@ function stringDepth(input: string, limit: number): number {
     } else if (c === QUOTE) {
       inString = true;
     } else if (c === OPEN_BRACKET || c === OPEN_BRACE) {
+      containers++;
       if (++depth > max) {
         max = depth;
-        if (max > limit) return limit + 1;
+        if (max > limit) return { depth: limit + 1, containers };
       }
     } else if ((c === CLOSE_BRACKET || c === CLOSE_BRACE) && depth > 0) {
       depth--;
     }
   }
-  return max;
+  return { depth: max, containers };
 }
 
-function bytesDepth(input: Uint8Array, limit: number): number {
+function scanBytes(input: Uint8Array, limit: number): Scan {
   const length = input.length;
   let depth = 0;
   let max = 0;
+  let containers = 0;
   let inString = false;
   for (let i = 0; i < length; i++) {
     const c = input[i] as number;
@@ -95,13 +126,14 @@ function bytesDepth(input: Uint8Array, limit: number): number {
     } else if (c === QUOTE) {
       inString = true;
     } else if (c === OPEN_BRACKET || c === OPEN_BRACE) {
+      containers++;
       if (++depth > max) {
         max = depth;
-        if (max > limit) return limit + 1;
+        if (max > limit) return { depth: limit + 1, containers };
       }
     } else if ((c === CLOSE_BRACKET || c === CLOSE_BRACE) && depth > 0) {
       depth--;
     }
   }
-  return max;
+  return { depth: max, containers };
 }

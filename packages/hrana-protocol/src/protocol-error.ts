@@ -15,6 +15,8 @@ export type ProtocolErrorCode =
    * deeper than `json.MAX_JSON_DEPTH` (anywhere, including fields that are ignored).
    */
   | "PROTO_NESTING_TOO_DEEP"
+  /** A JSON message with more arrays and objects than its size allows (junk that would stall the parser). */
+  | "PROTO_TOO_COMPLEX"
   /** A `sql_id` that is not stored. */
   | "PROTO_SQL_NOT_FOUND"
   /** `store_sql` with an id that is already stored. */

@@ -311,3 +311,24 @@ describe("protobuf nesting", () => {
     }
   });
 });
+
+describe("container count bound (PROTO_TOO_COMPLEX)", () => {
+  test("refuses junk with more arrays and objects than its size allows, in every entry point", () => {
+    const junk = `{"requests":[],"x":[${"[],".repeat(400_000)}[]]}`;
+    expect(() => json.decodePipelineReqBody(junk, 3)).toThrow(expect.objectContaining({ code: "PROTO_TOO_COMPLEX" }));
+    expect(() => json.decodePipelineReqBody(Buffer.from(junk), 3)).toThrow(expect.objectContaining({ code: "PROTO_TOO_COMPLEX" }));
+    const cursor = `{"batch":{"steps":[]},"x":[${"{},".repeat(400_000)}{}]}`;
+    expect(() => json.decodeCursorReqBody(cursor)).toThrow(expect.objectContaining({ code: "PROTO_TOO_COMPLEX" }));
+    const message = `{"type":"hello","jwt":null,"x":[${"[],".repeat(400_000)}[]]}`;
+    expect(() => json.decodeClientMsg(message, 3)).toThrow(expect.objectContaining({ code: "PROTO_TOO_COMPLEX" }));
+  });
+
+  test("accepts the densest legitimate bodies: many statements with empty arguments, many null values", () => {
+    const steps = Array.from({ length: 50_000 }, () => ({ stmt: { sql: "", args: [] } }));
+    const batch = JSON.stringify({ requests: [{ type: "batch", batch: { steps } }] });
+    expect(json.decodePipelineReqBody(batch, 3).requests).toHaveLength(1);
+    const args = Array.from({ length: 100_000 }, () => ({ type: "null" }));
+    const execute = JSON.stringify({ requests: [{ type: "execute", stmt: { sql: "SELECT 1", args } }] });
+    expect(json.decodePipelineReqBody(execute, 3).requests).toHaveLength(1);
+  });
+});

@@ -1,6 +1,6 @@
 import { BatonError, BatonSigner, newSessionId, sessionIdToText } from "@hranad/baton";
 import type { Connection, Pool } from "@hranad/driver";
-import { systemClock, type Clock, type TimerHandle } from "./clock.js";
+import { systemClock, type Clock } from "./clock.js";
 import { BadBatonError, PrincipalMismatchError, TooManySessionsError } from "./errors.js";
 import { Reaper } from "./reaper.js";
 import { Session, stateOf } from "./session.js";
