@@ -5,7 +5,7 @@ import websocket from "@fastify/websocket";
 import { WorkerPool, type Driver } from "@hranad/driver";
 import { betterSqlite3Driver } from "@hranad/driver-better-sqlite3";
 import { libsqlDriver } from "@hranad/driver-libsql";
-import { Registry, type DatabaseConfig } from "@hranad/registry";
+import { Registry, WalGuard, type DatabaseConfig } from "@hranad/registry";
 import { ByteBudget, chooseSubprotocol, ResponseBudget } from "@hranad/hrana-protocol";
 import { SessionStore } from "@hranad/session-store";
 import type { ServerConfig } from "./config.js";
@@ -16,7 +16,6 @@ import { registerHranaWebSocket, type WebSocketRegistry } from "./hrana-ws.js";
 import { sendError } from "./send-error.js";
 import type { ServerContext } from "./server-context.js";
 import { VERSION } from "./version.js";
-import { WalGuard } from "./wal-guard.js";
 
 export interface HranadServer {
   readonly app: FastifyInstance;

@@ -11,3 +11,4 @@ export type {
 export type { DatabaseConfig, DatabaseOpenOptions } from "./config.js";
 export { RegistryError, isRegistryError } from "./registry-error.js";
 export type { RegistryErrorCode } from "./registry-error.js";
+export { WalGuard, type WalGuardLogger } from "./wal-guard.js";

@@ -1,10 +1,11 @@
 import { stat } from "node:fs/promises";
-import type { Registry } from "@hranad/registry";
+import type { Registry } from "./registry.js";
 
 /** How often the size of each open database's WAL file is looked at. */
 const CHECK_INTERVAL_MS = 2000;
 
-interface Logger {
+/** Where the guard reports what it did (a pino logger fits). */
+export interface WalGuardLogger {
   warn(object: object, message: string): void;
   info(object: object, message: string): void;
   debug(object: object, message: string): void;
@@ -20,11 +21,11 @@ interface Logger {
 export class WalGuard {
   readonly #registry: Registry;
   readonly #limitBytes: number;
-  readonly #log: Logger;
+  readonly #log: WalGuardLogger;
   #timer: NodeJS.Timeout | undefined;
   #running = false;
 
-  constructor(registry: Registry, limitBytes: number, log: Logger) {
+  constructor(registry: Registry, limitBytes: number, log: WalGuardLogger) {
     this.#registry = registry;
     this.#limitBytes = limitBytes;
     this.#log = log;
