@@ -8,11 +8,10 @@ import {
   runPipeline,
   type HttpCodec,
   type HttpEndpoint,
-  type HttpStreamHost,
 } from "@hranad/hrana-protocol";
-import type { Session } from "@hranad/session-store";
-import { ServerError, toErrorReply } from "./errors.js";
-import { ANONYMOUS, type ServerContext } from "./server-context.js";
+import { toErrorReply } from "./errors.js";
+import type { ServerContext } from "./server-context.js";
+import { httpStreamHost } from "./streams.js";
 
 interface DbParams {
   db?: string;
@@ -31,40 +30,6 @@ export function registerHranaHttp(app: FastifyInstance, context: ServerContext):
       app.post(`${prefix}${endpoint.path}`, endpoint.kind === "pipeline" ? pipeline(context, endpoint) : cursor(context, endpoint));
     }
   }
-}
-
-/** The session store and registry as the protocol's HTTP stream host: every HTTP stream is a session. */
-function streamHost(context: ServerContext, database: string): HttpStreamHost<Session> {
-  const { store, registry } = context;
-  return {
-    async open(signal) {
-      if (context.closing) throw new ServerError(503, "SERVER_SHUTTING_DOWN", "The server is shutting down");
-      const handle = await registry.get(database, signal);
-      let session: Session;
-      try {
-        session = await store.open(handle.database, handle, ANONYMOUS, handle.database.readOnly, signal);
-      } catch (error) {
-        handle.release(); // idempotent: the store may already have dropped it
-        throw error;
-      }
-      if (context.closing) {
-        // Shutdown began while this stream waited for a connection: shutdown has already rolled the other streams
-        // back, and a stream opened now could take the write lock that the requests being drained wait for.
-        await store.close(session);
-        throw new ServerError(503, "SERVER_SHUTTING_DOWN", "The server is shutting down");
-      }
-      return session;
-    },
-    resume: (baton) => store.resume(baton, database, ANONYMOUS),
-    baton: (session) => store.baton(session),
-    peekBaton: (session) => store.peekBaton(session),
-    close: (session) => store.close(session),
-    terminate: (session, reason) => store.terminate(session, reason),
-    endedError(session) {
-      const error = store.endError(session);
-      return error === undefined ? undefined : { message: error.message, code: error.code };
-    },
-  };
 }
 
 /** Aborts when the client goes away before the answer is sent. */
@@ -93,7 +58,7 @@ function pipeline(context: ServerContext, endpoint: HttpEndpoint) {
     try {
       const database = context.resolveDatabase(request, request.params.db);
       const body = codec.decodePipeline(bodyBytes(request), version);
-      const response = await runPipeline(streamHost(context, database), body, {
+      const response = await runPipeline(httpStreamHost(context, database), body, {
         version,
         baseUrl: context.config.baseUrl,
         budget,
@@ -117,7 +82,7 @@ function cursor(context: ServerContext, endpoint: HttpEndpoint) {
     try {
       const database = context.resolveDatabase(request, request.params.db);
       const body = codec.decodeCursor(bodyBytes(request));
-      const chunks = await openCursorBody(streamHost(context, database), body, {
+      const chunks = await openCursorBody(httpStreamHost(context, database), body, {
         version,
         codec,
         baseUrl: context.config.baseUrl,

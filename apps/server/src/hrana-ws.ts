@@ -1,10 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { WebSocket } from "ws";
-import { chooseSubprotocol, HranaWsConnection, SUBPROTOCOLS, type WsStreamHost, type WsTransport } from "@hranad/hrana-protocol";
-import type { Session } from "@hranad/session-store";
-import { toErrorReply } from "./errors.js";
+import { chooseSubprotocol, HranaWsConnection, SUBPROTOCOLS, type WsTransport } from "@hranad/hrana-protocol";
 import { sendError } from "./send-error.js";
-import { ANONYMOUS, type ServerContext } from "./server-context.js";
+import type { ServerContext } from "./server-context.js";
+import { wsStreamHost } from "./streams.js";
 
 /** Open sockets, so that shutdown can close them. */
 export type WebSocketRegistry = Set<WebSocket>;
@@ -44,7 +43,7 @@ export function registerHranaWebSocket(app: FastifyInstance, context: ServerCont
       wsHandler: (socket: WebSocket, request: FastifyRequest<{ Params: DbParams }>) => {
         const database = context.resolveDatabase(request, request.params.db);
         sockets.add(socket);
-        const connection = new HranaWsConnection(transportOf(socket), streamHost(context, database), context.config.limits, request.log);
+        const connection = new HranaWsConnection(transportOf(socket), wsStreamHost(context, database), context.config.limits, request.log);
         socket.on("message", (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
           connection.receive(Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data), isBinary);
         });
@@ -75,34 +74,5 @@ function transportOf(socket: WebSocket): WsTransport {
     terminate: () => socket.terminate(),
     pause: () => socket.pause(),
     resume: () => socket.resume(),
-  };
-}
-
-/** The session store and registry as the Hrana state machine's stream host: every WebSocket stream is a session. */
-function streamHost(context: ServerContext, database: string): WsStreamHost<Session> {
-  const { store, registry } = context;
-  return {
-    async open() {
-      const handle = await registry.get(database);
-      try {
-        return await store.open(handle.database, handle, ANONYMOUS, handle.database.readOnly, AbortSignal.timeout(30_000));
-      } catch (error) {
-        handle.release();
-        throw error;
-      }
-    },
-    begin: (session) => store.markBusy(session),
-    end: (session) => store.markIdle(session),
-    close: (session) => store.close(session),
-    terminate: (session, reason) => store.terminate(session, reason),
-    get closing() {
-      return context.closing;
-    },
-    buffered: context.buffered,
-    responseBudget: () => context.responseBudget(),
-    toError(error) {
-      const answer = toErrorReply(error);
-      return { message: answer.message, code: answer.code };
-    },
   };
 }

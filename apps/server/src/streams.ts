@@ -1,0 +1,68 @@
+import type { HttpStreamHost, WsStreamHost } from "@hranad/hrana-protocol";
+import type { Session } from "@hranad/session-store";
+import { ServerError, toErrorReply } from "./errors.js";
+import { ANONYMOUS, type ServerContext } from "./server-context.js";
+
+/** How long opening a WebSocket stream may wait for the database and a connection. */
+const WS_OPEN_TIMEOUT_MS = 30_000;
+
+/**
+ * Opens a session on `database`: a handle on the database, then a pinned connection. Refused once shutdown began —
+ * also when it began while this open waited, because shutdown has already rolled the other streams back and a
+ * stream opened now could take the write lock that the requests being drained wait for.
+ */
+async function openSession(context: ServerContext, database: string, signal: AbortSignal): Promise<Session> {
+  const shuttingDown = () => new ServerError(503, "SERVER_SHUTTING_DOWN", "The server is shutting down");
+  if (context.closing) throw shuttingDown();
+  const handle = await context.registry.get(database, signal);
+  let session: Session;
+  try {
+    session = await context.store.open(handle.database, handle, ANONYMOUS, handle.database.readOnly, signal);
+  } catch (error) {
+    handle.release(); // idempotent: the store may already have dropped it
+    throw error;
+  }
+  if (context.closing) {
+    await context.store.close(session);
+    throw shuttingDown();
+  }
+  return session;
+}
+
+/** The session store and registry as the protocol's HTTP stream host: every HTTP stream is a session. */
+export function httpStreamHost(context: ServerContext, database: string): HttpStreamHost<Session> {
+  const { store } = context;
+  return {
+    open: (signal) => openSession(context, database, signal),
+    resume: (baton) => store.resume(baton, database, ANONYMOUS),
+    baton: (session) => store.baton(session),
+    peekBaton: (session) => store.peekBaton(session),
+    close: (session) => store.close(session),
+    terminate: (session, reason) => store.terminate(session, reason),
+    endedError(session) {
+      const error = store.endError(session);
+      return error === undefined ? undefined : { message: error.message, code: error.code };
+    },
+  };
+}
+
+/** The session store and registry as the WebSocket state machine's stream host: every stream is a session. */
+export function wsStreamHost(context: ServerContext, database: string): WsStreamHost<Session> {
+  const { store } = context;
+  return {
+    open: () => openSession(context, database, AbortSignal.timeout(WS_OPEN_TIMEOUT_MS)),
+    begin: (session) => store.markBusy(session),
+    end: (session) => store.markIdle(session),
+    close: (session) => store.close(session),
+    terminate: (session, reason) => store.terminate(session, reason),
+    get closing() {
+      return context.closing;
+    },
+    buffered: context.buffered,
+    responseBudget: () => context.responseBudget(),
+    toError(error) {
+      const answer = toErrorReply(error);
+      return { message: answer.message, code: answer.code };
+    },
+  };
+}
