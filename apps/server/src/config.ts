@@ -16,57 +16,47 @@ export interface DatabaseSettings {
   readonly mode?: DatabaseMode;
 }
 
-/** Limits, all in milliseconds or counts. */
-export interface Limits {
-  /** An interactive stream with no request for this long is closed, rolling back. Default 10 000 (as sqld). */
-  readonly idleTimeoutMs: number;
-  /** A stream older than this is closed at its next idle moment. Default 3 600 000. */
-  readonly maxLifetimeMs: number;
+type LimitKind = "duration" | "count" | "size";
+const MiB = 1024 * 1024;
+
+/** Every limit: how it is written (durations in ms or "10s"; sizes in bytes or "10MiB"; counts ≥ 1) and its default. */
+const LIMIT_SPECS = {
+  /** An interactive stream with no request for this long is closed, rolling back. Default 10 s (as sqld). */
+  idleTimeoutMs: { kind: "duration", default: 10_000 },
+  /** A stream older than this is closed at its next idle moment. Default 1 h. */
+  maxLifetimeMs: { kind: "duration", default: 3_600_000 },
   /** Concurrent streams (HTTP and WebSocket) per database. Default 128. */
-  readonly maxSessionsPerDatabase: number;
-  /** Per-statement deadline, enforced inside SQLite. Default 30 000. */
-  readonly statementTimeoutMs: number;
+  maxSessionsPerDatabase: { kind: "count", default: 128 },
+  /** Per-statement deadline, enforced inside SQLite. Default 30 s. */
+  statementTimeoutMs: { kind: "duration", default: 30_000 },
   /** Connections per database pool. Default 16. */
-  readonly maxConnections: number;
-  /** Largest accepted request body in bytes. Default 10 MiB. */
-  readonly maxBodyBytes: number;
-  /**
-   * Largest result of one statement, and largest row a cursor sends (cursors stream any number of rows): past it,
-   * RESPONSE_TOO_LARGE. Default 10 MiB.
-   */
-  readonly maxResultBytes: number;
-  /**
-   * Largest response: the results of one HTTP pipeline, one WebSocket response (execute, batch), one cursor fetch.
-   * A statement whose rows do not fit what is left fails with RESPONSE_TOO_LARGE; a fetch returns fewer entries.
-   * Default 32 MiB.
-   */
-  readonly maxResponseBytes: number;
-  /**
-   * Results and replies held in memory by the whole server (responses being built, WebSocket replies not yet sent,
-   * stored SQL of WebSockets). A statement that finds no room fails with SERVER_OVERLOADED. Default 512 MiB.
-   */
-  readonly maxBufferedBytes: number;
-  /** SQL text stored (`store_sql`) on one WebSocket, in bytes: past it, SQL_STORE_TOO_LARGE. Default 4 MiB. */
-  readonly maxSocketSqlBytes: number;
-  /**
-   * Unsent replies plus queued requests of one WebSocket: past it the server stops reading that socket's messages
-   * and running its queued requests until the client reads. Default 16 MiB.
-   */
-  readonly maxSocketBufferedBytes: number;
-  /**
-   * A client that reads nothing of a response for this long is cut off: a cursor body ends and its stream is
-   * rolled back (STREAM_STALLED); a WebSocket whose replies do not drain is closed (1008). Default 30 000.
-   */
-  readonly sendTimeoutMs: number;
-  /** A database's WAL file grown past this is checkpointed with TRUNCATE as soon as no reader pins it. Default 64 MiB. */
-  readonly walTruncateBytes: number;
+  maxConnections: { kind: "count", default: 16 },
+  /** Largest accepted request body. Default 10 MiB. */
+  maxBodyBytes: { kind: "size", default: 10 * MiB },
+  /** Largest result of one statement, and largest cursor row: past it RESPONSE_TOO_LARGE. Default 10 MiB. */
+  maxResultBytes: { kind: "size", default: 10 * MiB },
+  /** Largest response (a pipeline's results, a WebSocket response, a cursor fetch). Default 32 MiB. */
+  maxResponseBytes: { kind: "size", default: 32 * MiB },
+  /** Results, replies and stored SQL held by the whole server; past it SERVER_OVERLOADED. Default 512 MiB. */
+  maxBufferedBytes: { kind: "size", default: 512 * MiB },
+  /** SQL text stored (`store_sql`) on one WebSocket; past it SQL_STORE_TOO_LARGE. Default 4 MiB. */
+  maxSocketSqlBytes: { kind: "size", default: 4 * MiB },
+  /** Unsent replies plus queued requests of one WebSocket; past it the socket is not read. Default 16 MiB. */
+  maxSocketBufferedBytes: { kind: "size", default: 16 * MiB },
+  /** A client that reads nothing of a response this long is cut off (STREAM_STALLED, close 1008). Default 30 s. */
+  sendTimeoutMs: { kind: "duration", default: 30_000 },
+  /** A WAL file past this is checkpointed with TRUNCATE once no reader pins it. Default 64 MiB. */
+  walTruncateBytes: { kind: "size", default: 64 * MiB },
   /** Streams open at once on one WebSocket. Default 64. */
-  readonly maxStreamsPerSocket: number;
-  /** SQLite busy timeout: how long a writer queues behind another before SQLITE_BUSY. Default 5 000. */
-  readonly busyTimeoutMs: number;
+  maxStreamsPerSocket: { kind: "count", default: 64 },
+  /** SQLite busy timeout: how long a writer queues behind another before SQLITE_BUSY. Default 5 s. */
+  busyTimeoutMs: { kind: "duration", default: 5_000 },
   /** An idle stream whose transaction is open longer than this is rolled back. Default 0 (off). */
-  readonly transactionTimeoutMs: number;
-}
+  transactionTimeoutMs: { kind: "duration", default: 0 },
+} as const satisfies Record<string, { readonly kind: LimitKind; readonly default: number }>;
+
+/** Limits, in milliseconds, bytes or counts (each documented in `LIMIT_SPECS` and the README). */
+export type Limits = { readonly [K in keyof typeof LIMIT_SPECS]: number };
 
 export interface ServerConfig {
   readonly host: string;
@@ -80,24 +70,9 @@ export interface ServerConfig {
   readonly logLevel: "silent" | "error" | "warn" | "info" | "debug";
 }
 
-export const DEFAULT_LIMITS: Limits = Object.freeze({
-  idleTimeoutMs: 10_000,
-  maxLifetimeMs: 3_600_000,
-  maxSessionsPerDatabase: 128,
-  statementTimeoutMs: 30_000,
-  maxConnections: 16,
-  maxBodyBytes: 10 * 1024 * 1024,
-  maxResultBytes: 10 * 1024 * 1024,
-  maxResponseBytes: 32 * 1024 * 1024,
-  maxBufferedBytes: 512 * 1024 * 1024,
-  maxSocketSqlBytes: 4 * 1024 * 1024,
-  maxSocketBufferedBytes: 16 * 1024 * 1024,
-  sendTimeoutMs: 30_000,
-  walTruncateBytes: 64 * 1024 * 1024,
-  maxStreamsPerSocket: 64,
-  busyTimeoutMs: 5_000,
-  transactionTimeoutMs: 0,
-});
+export const DEFAULT_LIMITS: Limits = Object.freeze(
+  Object.fromEntries(Object.entries(LIMIT_SPECS).map(([key, spec]) => [key, spec.default])) as Limits,
+);
 
 export const DEFAULT_CONFIG: ServerConfig = Object.freeze({
   host: "127.0.0.1",
@@ -180,30 +155,8 @@ function parseLimits(value: unknown): Limits {
   const limits: { -readonly [K in keyof Limits]: Limits[K] } = { ...DEFAULT_LIMITS };
   for (const [key, raw] of Object.entries(value)) {
     const where = `limits.${key}`;
-    switch (key as keyof Limits) {
-      case "idleTimeoutMs":
-      case "maxLifetimeMs":
-      case "statementTimeoutMs":
-      case "busyTimeoutMs":
-      case "transactionTimeoutMs":
-      case "sendTimeoutMs":
-        limits[key as "idleTimeoutMs"] = duration(where, raw);
-        break;
-      case "maxSessionsPerDatabase":
-      case "maxConnections":
-      case "maxStreamsPerSocket":
-        limits[key as "maxConnections"] = count(where, raw, 1);
-        break;
-      case "maxBodyBytes":
-      case "maxResultBytes":
-      case "maxResponseBytes":
-      case "maxBufferedBytes":
-      case "maxSocketSqlBytes":
-      case "maxSocketBufferedBytes":
-      case "walTruncateBytes":
-        limits[key as "maxBodyBytes"] = size(where, raw);
-        break;
-    }
+    const kind: LimitKind = LIMIT_SPECS[key as keyof Limits].kind;
+    limits[key as keyof Limits] = kind === "duration" ? duration(where, raw) : kind === "size" ? size(where, raw) : count(where, raw, 1);
   }
   if (limits.idleTimeoutMs < 1000) throw new ConfigError("limits.idleTimeoutMs: must be at least 1s");
   if (limits.sendTimeoutMs < 1000) throw new ConfigError("limits.sendTimeoutMs: must be at least 1s");
