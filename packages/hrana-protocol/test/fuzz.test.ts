@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { json, ProtocolError, protobuf } from "../src/index.js";
+import { json as clientJson, protobuf as clientProtobuf } from "../src/client.js";
 import * as arb from "./arbitraries.js";
 
 /** Runs a decoder: it may succeed or throw a ProtocolError, nothing else. */
@@ -19,19 +20,19 @@ const jsonDecoders: ((input: string | Uint8Array) => unknown)[] = [
   (input) => json.decodeClientMsg(input, 1),
   (input) => json.decodeClientMsg(input, 2),
   (input) => json.decodeClientMsg(input, 3),
-  (input) => json.decodePipelineRespBody(input),
-  (input) => json.decodeServerMsg(input),
-  (input) => json.decodeCursorRespStream(input),
+  (input) => clientJson.decodePipelineRespBody(input),
+  (input) => clientJson.decodeServerMsg(input),
+  (input) => clientJson.decodeCursorRespStream(input),
 ];
 
 const protobufDecoders: ((input: Uint8Array) => unknown)[] = [
   protobuf.decodePipelineReqBody,
   protobuf.decodeCursorReqBody,
   protobuf.decodeClientMsg,
-  protobuf.decodePipelineRespBody,
-  protobuf.decodeServerMsg,
-  protobuf.decodeCursorRespStream,
-  protobuf.decodeError,
+  clientProtobuf.decodePipelineRespBody,
+  clientProtobuf.decodeServerMsg,
+  clientProtobuf.decodeCursorRespStream,
+  clientProtobuf.decodeError,
 ];
 
 /** Replaces the `index`-th node (pre-order, modulo the node count) of a JSON tree with `replacement`. */
@@ -77,8 +78,8 @@ describe("malformed input never throws anything but ProtocolError", () => {
 
   test("valid messages with one subtree replaced by random JSON", () => {
     const encoded = fc.oneof(
-      arb.pipelineReqBody.map(json.encodePipelineReqBody),
-      arb.clientMsg.map(json.encodeClientMsg),
+      arb.pipelineReqBody.map(clientJson.encodePipelineReqBody),
+      arb.clientMsg.map(clientJson.encodeClientMsg),
       arb.pipelineRespBody.map(json.encodePipelineRespBody),
       arb.serverMsg.map(json.encodeServerMsg),
     );
@@ -93,8 +94,8 @@ describe("malformed input never throws anything but ProtocolError", () => {
 
   test("valid protobuf encodings with bytes overwritten, truncated or inserted", () => {
     const encoded = fc.oneof(
-      arb.pipelineReqBody.map(protobuf.encodePipelineReqBody),
-      arb.clientMsg.map(protobuf.encodeClientMsg),
+      arb.pipelineReqBody.map(clientProtobuf.encodePipelineReqBody),
+      arb.clientMsg.map(clientProtobuf.encodeClientMsg),
       arb.pipelineRespBody.map(protobuf.encodePipelineRespBody),
       arb.serverMsg.map(protobuf.encodeServerMsg),
     );
@@ -152,12 +153,12 @@ describe("round trips of generated messages", () => {
   test("JSON: client messages", () => {
     fc.assert(
       fc.property(arb.pipelineReqBody, (body) => {
-        expect(json.decodePipelineReqBody(json.encodePipelineReqBody(body), 3)).toEqual(body);
+        expect(json.decodePipelineReqBody(clientJson.encodePipelineReqBody(body), 3)).toEqual(body);
       }),
     );
     fc.assert(
       fc.property(arb.clientMsg, (msg) => {
-        expect(json.decodeClientMsg(json.encodeClientMsg(msg), 3)).toEqual(msg);
+        expect(json.decodeClientMsg(clientJson.encodeClientMsg(msg), 3)).toEqual(msg);
       }),
     );
   });
@@ -165,18 +166,18 @@ describe("round trips of generated messages", () => {
   test("JSON: server messages", () => {
     fc.assert(
       fc.property(arb.pipelineRespBody, (body) => {
-        expect(json.decodePipelineRespBody(json.encodePipelineRespBody(body))).toEqual(body);
+        expect(clientJson.decodePipelineRespBody(json.encodePipelineRespBody(body))).toEqual(body);
       }),
     );
     fc.assert(
       fc.property(arb.serverMsg, (msg) => {
-        expect(json.decodeServerMsg(json.encodeServerMsg(msg))).toEqual(msg);
+        expect(clientJson.decodeServerMsg(json.encodeServerMsg(msg))).toEqual(msg);
       }),
     );
     fc.assert(
       fc.property(fc.record({ baton: fc.option(arb.text, { nil: null }), baseUrl: fc.constant(null) }), fc.array(arb.cursorEntry, { maxLength: 5 }), (body, entries) => {
         const text = json.encodeCursorRespLine(body) + entries.map(json.encodeCursorEntryLine).join("");
-        expect(json.decodeCursorRespStream(text)).toEqual({ body, entries });
+        expect(clientJson.decodeCursorRespStream(text)).toEqual({ body, entries });
       }),
     );
   });
@@ -184,17 +185,17 @@ describe("round trips of generated messages", () => {
   test("protobuf: client messages", () => {
     fc.assert(
       fc.property(arb.pipelineReqBody, (body) => {
-        expect(protobuf.decodePipelineReqBody(protobuf.encodePipelineReqBody(body))).toEqual(body);
+        expect(protobuf.decodePipelineReqBody(clientProtobuf.encodePipelineReqBody(body))).toEqual(body);
       }),
     );
     fc.assert(
       fc.property(arb.clientMsg, (msg) => {
-        expect(protobuf.decodeClientMsg(protobuf.encodeClientMsg(msg))).toEqual(msg);
+        expect(protobuf.decodeClientMsg(clientProtobuf.encodeClientMsg(msg))).toEqual(msg);
       }),
     );
     fc.assert(
       fc.property(fc.option(arb.text, { nil: null }), arb.batch, (baton, batch) => {
-        expect(protobuf.decodeCursorReqBody(protobuf.encodeCursorReqBody({ baton, batch }))).toEqual({ baton, batch });
+        expect(protobuf.decodeCursorReqBody(clientProtobuf.encodeCursorReqBody({ baton, batch }))).toEqual({ baton, batch });
       }),
     );
   });
@@ -202,12 +203,12 @@ describe("round trips of generated messages", () => {
   test("protobuf: server messages", () => {
     fc.assert(
       fc.property(arb.pipelineRespBody, (body) => {
-        expect(protobuf.decodePipelineRespBody(protobuf.encodePipelineRespBody(body))).toEqual(withoutTrailingSkips(body));
+        expect(clientProtobuf.decodePipelineRespBody(protobuf.encodePipelineRespBody(body))).toEqual(withoutTrailingSkips(body));
       }),
     );
     fc.assert(
       fc.property(arb.serverMsg, (msg) => {
-        expect(protobuf.decodeServerMsg(protobuf.encodeServerMsg(msg))).toEqual(withoutTrailingSkips(msg));
+        expect(clientProtobuf.decodeServerMsg(protobuf.encodeServerMsg(msg))).toEqual(withoutTrailingSkips(msg));
       }),
     );
     fc.assert(
@@ -219,7 +220,7 @@ describe("round trips of generated messages", () => {
           stream.set(part, offset);
           offset += part.length;
         }
-        expect(protobuf.decodeCursorRespStream(stream)).toEqual({ body, entries });
+        expect(clientProtobuf.decodeCursorRespStream(stream)).toEqual({ body, entries });
       }),
     );
   });
@@ -227,8 +228,8 @@ describe("round trips of generated messages", () => {
   test("the JSON and protobuf codecs agree on client requests", () => {
     fc.assert(
       fc.property(arb.pipelineReqBody, (body) => {
-        const viaJson = json.decodePipelineReqBody(json.encodePipelineReqBody(body), 3);
-        const viaProtobuf = protobuf.decodePipelineReqBody(protobuf.encodePipelineReqBody(body));
+        const viaJson = json.decodePipelineReqBody(clientJson.encodePipelineReqBody(body), 3);
+        const viaProtobuf = protobuf.decodePipelineReqBody(clientProtobuf.encodePipelineReqBody(body));
         expect(viaProtobuf).toEqual(viaJson);
       }),
     );

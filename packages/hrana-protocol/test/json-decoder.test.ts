@@ -1,5 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { json, MAX_CONDITION_DEPTH, ProtocolError, type ProtocolErrorCode } from "../src/index.js";
+import { json as clientJson } from "../src/client.js";
 
 function pipeline(requests: unknown[], extra: object = {}): string {
   return JSON.stringify({ ...extra, requests });
@@ -291,7 +292,7 @@ describe("server messages (client side)", () => {
       `{"type":"step_begin","step":0,"cols":[{"name":"a","decltype":"INTEGER"}]}\n` +
       `{"type":"row","row":[{"type":"integer","value":"1"}]}\n` +
       `{"type":"step_end","affected_row_count":0,"last_insert_rowid":null}\n`;
-    expect(json.decodeCursorRespStream(text)).toEqual({
+    expect(clientJson.decodeCursorRespStream(text)).toEqual({
       body: { baton: "b", baseUrl: null },
       entries: [
         { type: "step_begin", step: 0, cols: [{ name: "a", decltype: "INTEGER" }] },

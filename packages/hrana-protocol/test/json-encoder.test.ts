@@ -1,6 +1,7 @@
 import { describe, expect, test } from "vitest";
 import { json } from "../src/index.js";
 import type { StmtResult } from "../src/index.js";
+import { json as clientJson } from "../src/client.js";
 
 const result: StmtResult = {
   cols: [
@@ -150,12 +151,12 @@ describe("server messages", () => {
 
 describe("client messages", () => {
   test("a first pipeline request omits the baton key, like @libsql/client", () => {
-    expect(json.encodePipelineReqBody({ baton: null, requests: [{ type: "execute", stmt: { sql: "SELECT 1" } }, { type: "close" }] })).toBe(
+    expect(clientJson.encodePipelineReqBody({ baton: null, requests: [{ type: "execute", stmt: { sql: "SELECT 1" } }, { type: "close" }] })).toBe(
       `{"requests":[{"type":"execute","stmt":{"sql":"SELECT 1","args":[],"named_args":[],"want_rows":true}},{"type":"close"}]}`,
     );
   });
 
   test("hello without a token has no jwt key", () => {
-    expect(json.encodeClientMsg({ type: "hello", jwt: null })).toBe(`{"type":"hello"}`);
+    expect(clientJson.encodeClientMsg({ type: "hello", jwt: null })).toBe(`{"type":"hello"}`);
   });
 });

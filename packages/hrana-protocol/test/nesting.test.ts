@@ -3,6 +3,7 @@ import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { json, MAX_CONDITION_DEPTH, ProtocolError, protobuf, type ProtocolErrorCode } from "../src/index.js";
 import type { Batch, BatchCond, ClientMsg, CursorReqBody, PipelineReqBody, Stmt } from "../src/index.js";
+import { json as clientJson, protobuf as clientProtobuf } from "../src/client.js";
 import { jsonDepth, MAX_JSON_DEPTH } from "../src/json-depth.js";
 import * as arb from "./arbitraries.js";
 
@@ -115,9 +116,9 @@ describe("JSON nesting bound", () => {
   test(`the deepest legitimate message (${MAX_CONDITION_DEPTH} nested and/or conditions) needs 2 * ${MAX_CONDITION_DEPTH} + 6 levels, within MAX_JSON_DEPTH`, () => {
     for (const type of ["and", "or", "not"] as const) {
       const cond = nestedCond(type, MAX_CONDITION_DEPTH);
-      const pipeline = json.encodePipelineReqBody(pipelineWith(cond));
-      const cursor = json.encodeCursorReqBody(cursorWith(cond));
-      const msg = json.encodeClientMsg(clientMsgWith(cond));
+      const pipeline = clientJson.encodePipelineReqBody(pipelineWith(cond));
+      const cursor = clientJson.encodeCursorReqBody(cursorWith(cond));
+      const msg = clientJson.encodeClientMsg(clientMsgWith(cond));
       if (type !== "not") {
         expect(jsonDepth(pipeline)).toBe(2 * MAX_CONDITION_DEPTH + 6);
         expect(jsonDepth(msg)).toBe(2 * MAX_CONDITION_DEPTH + 5);
@@ -136,7 +137,7 @@ describe("JSON nesting bound", () => {
   });
 
   test("one condition level more is still refused by the condition bound, not by the scan", () => {
-    const pipeline = json.encodePipelineReqBody(pipelineWith(nestedCond("and", MAX_CONDITION_DEPTH + 1)));
+    const pipeline = clientJson.encodePipelineReqBody(pipelineWith(nestedCond("and", MAX_CONDITION_DEPTH + 1)));
     expect(jsonDepth(pipeline)).toBeLessThanOrEqual(MAX_JSON_DEPTH);
     rejects(() => json.decodePipelineReqBody(pipeline, 3), "PROTO_NESTING_TOO_DEEP", /batch conditions nest deeper than 100/);
   });
@@ -162,9 +163,9 @@ describe("JSON nesting bound", () => {
 
     test("as do the client-side decoders", () => {
       const text = withNestedArrays(`{"results":[],"ignored":`, depth);
-      rejects(() => json.decodePipelineRespBody(text), "PROTO_NESTING_TOO_DEEP");
-      rejects(() => json.decodeServerMsg(text), "PROTO_NESTING_TOO_DEEP");
-      rejects(() => json.decodeCursorRespStream(`{}\n${text}\n`), "PROTO_NESTING_TOO_DEEP");
+      rejects(() => clientJson.decodePipelineRespBody(text), "PROTO_NESTING_TOO_DEEP");
+      rejects(() => clientJson.decodeServerMsg(text), "PROTO_NESTING_TOO_DEEP");
+      rejects(() => clientJson.decodeCursorRespStream(`{}\n${text}\n`), "PROTO_NESTING_TOO_DEEP");
     });
 
     test("nested objects count as well as arrays, mixed", () => {
@@ -205,7 +206,7 @@ describe("JSON nesting bound", () => {
   test("random valid client messages decode the same from text and from bytes, and stay within the bound", () => {
     fc.assert(
       fc.property(arb.pipelineReqBody, (body) => {
-        const text = json.encodePipelineReqBody(body);
+        const text = clientJson.encodePipelineReqBody(body);
         expect(jsonDepth(text)).toBeLessThanOrEqual(MAX_JSON_DEPTH);
         expect(json.decodePipelineReqBody(text, 3)).toEqual(body);
         expect(json.decodePipelineReqBody(utf8.encode(text), 3)).toEqual(body);
@@ -213,13 +214,13 @@ describe("JSON nesting bound", () => {
     );
     fc.assert(
       fc.property(arb.batch, (batch) => {
-        const text = json.encodeCursorReqBody({ baton: null, batch });
+        const text = clientJson.encodeCursorReqBody({ baton: null, batch });
         expect(json.decodeCursorReqBody(utf8.encode(text))).toEqual({ baton: null, batch });
       }),
     );
     fc.assert(
       fc.property(arb.clientMsg, (msg) => {
-        const text = json.encodeClientMsg(msg);
+        const text = clientJson.encodeClientMsg(msg);
         expect(json.decodeClientMsg(text, 3)).toEqual(msg);
         expect(json.decodeClientMsg(utf8.encode(text), 3)).toEqual(msg);
       }),
@@ -303,11 +304,11 @@ describe("protobuf nesting", () => {
   test(`the deepest legitimate conditions (${MAX_CONDITION_DEPTH} levels) round-trip through protobuf`, () => {
     for (const type of ["and", "or", "not"] as const) {
       const cond = nestedCond(type, MAX_CONDITION_DEPTH);
-      expect(protobuf.decodePipelineReqBody(protobuf.encodePipelineReqBody(pipelineWith(cond)))).toEqual(pipelineWith(cond));
-      expect(protobuf.decodeCursorReqBody(protobuf.encodeCursorReqBody(cursorWith(cond)))).toEqual(cursorWith(cond));
-      expect(protobuf.decodeClientMsg(protobuf.encodeClientMsg(clientMsgWith(cond)))).toEqual(clientMsgWith(cond));
+      expect(protobuf.decodePipelineReqBody(clientProtobuf.encodePipelineReqBody(pipelineWith(cond)))).toEqual(pipelineWith(cond));
+      expect(protobuf.decodeCursorReqBody(clientProtobuf.encodeCursorReqBody(cursorWith(cond)))).toEqual(cursorWith(cond));
+      expect(protobuf.decodeClientMsg(clientProtobuf.encodeClientMsg(clientMsgWith(cond)))).toEqual(clientMsgWith(cond));
       const deeper = nestedCond(type, MAX_CONDITION_DEPTH + 1);
-      rejects(() => protobuf.decodePipelineReqBody(protobuf.encodePipelineReqBody(pipelineWith(deeper))), "PROTO_NESTING_TOO_DEEP");
+      rejects(() => protobuf.decodePipelineReqBody(clientProtobuf.encodePipelineReqBody(pipelineWith(deeper))), "PROTO_NESTING_TOO_DEEP");
     }
   });
 });

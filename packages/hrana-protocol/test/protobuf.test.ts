@@ -1,5 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { MAX_CONDITION_DEPTH, ProtocolError, protobuf, type ProtocolErrorCode } from "../src/index.js";
+import { protobuf as clientProtobuf } from "../src/client.js";
 import type { BatchCond, ClientMsg, CursorEntry, PipelineReqBody, PipelineRespBody, ServerMsg, Stmt, StmtResult, Value } from "../src/index.js";
 
 /** Bytes from a hex string with optional spaces; the expectations below were computed by hand from the schema. */
@@ -44,7 +45,7 @@ describe("hand-computed encodings", () => {
       requests: [{ type: "execute", stmt: { sql: "SELECT 1", wantRows: true } }, { type: "close" }],
     };
     const bytes = hex("12 10 12 0e 0a 0c 0a 08 53 45 4c 45 43 54 20 31 28 01 12 02 0a 00");
-    expect(toHex(protobuf.encodePipelineReqBody(body))).toBe(toHex(bytes));
+    expect(toHex(clientProtobuf.encodePipelineReqBody(body))).toBe(toHex(bytes));
     expect(protobuf.decodePipelineReqBody(bytes)).toEqual({
       baton: null,
       requests: [{ type: "execute", stmt: stmt({ sql: "SELECT 1" }) }, { type: "close" }],
@@ -56,7 +57,7 @@ describe("hand-computed encodings", () => {
     const body: PipelineRespBody = { baton: "b", baseUrl: null, results: [{ type: "ok", response: { type: "execute", result } }] };
     const bytes = hex("0a 01 62 1a 13 0a 11 12 0f 0a 0d 0a 03 0a 01 31 12 04 0a 02 10 02 20 00");
     expect(toHex(protobuf.encodePipelineRespBody(body))).toBe(toHex(bytes));
-    expect(protobuf.decodePipelineRespBody(bytes)).toEqual(body);
+    expect(clientProtobuf.decodePipelineRespBody(bytes)).toEqual(body);
   });
 
   test("values: null is an empty sub-message, integers zigzag, floats fixed64", () => {
@@ -79,7 +80,7 @@ describe("hand-computed encodings", () => {
       const execute = [0x0a, stmtBytes.length, ...stmtBytes];
       const request = [0x12, execute.length, ...execute];
       const body = new Uint8Array([0x12, request.length, ...request]);
-      expect(toHex(protobuf.encodePipelineReqBody(executeBody({ sqlId: 0, args: [value] })))).toBe(toHex(body));
+      expect(toHex(clientProtobuf.encodePipelineReqBody(executeBody({ sqlId: 0, args: [value] })))).toBe(toHex(body));
       expect(argOf(protobuf.decodePipelineReqBody(body))).toEqual(value);
     }
   });
@@ -98,7 +99,7 @@ describe("hand-computed encodings", () => {
     };
     const bytes = hex("1a 1c 08 07 2a 18 0a 16 0a 08 08 00 12 04 18 01 20 02 12 0a 08 01 12 06 0a 01 65 12 01 43");
     expect(toHex(protobuf.encodeServerMsg(msg))).toBe(toHex(bytes));
-    expect(protobuf.decodeServerMsg(bytes)).toEqual(msg);
+    expect(clientProtobuf.decodeServerMsg(bytes)).toEqual(msg);
   });
 
   test("cursor parts are length-delimited", () => {
@@ -116,7 +117,7 @@ describe("hand-computed encodings", () => {
       expect(toHex(protobuf.encodeCursorEntryDelimited(entry))).toBe(entryHex);
       stream.push(...hex(entryHex));
     }
-    expect(protobuf.decodeCursorRespStream(new Uint8Array(stream))).toEqual({
+    expect(clientProtobuf.decodeCursorRespStream(new Uint8Array(stream))).toEqual({
       body: { baton: "b", baseUrl: null },
       entries: entries.map(([entry]) => entry),
     });
@@ -135,7 +136,7 @@ describe("hand-computed encodings", () => {
       [{ type: "request", requestId: 1, request: { type: "fetch_cursor", cursorId: 3, maxCount: 1000 } }, "12 09 08 01 42 05 08 03 10 e8 07"],
     ];
     for (const [msg, msgHex] of cases) {
-      expect(toHex(protobuf.encodeClientMsg(msg))).toBe(msgHex);
+      expect(toHex(clientProtobuf.encodeClientMsg(msg))).toBe(msgHex);
       expect(protobuf.decodeClientMsg(hex(msgHex))).toEqual(msg);
     }
   });
@@ -176,7 +177,7 @@ describe("hand-computed encodings", () => {
           ],
         },
       };
-      expect(toHex(protobuf.encodeCursorReqBody({ baton: null, batch: { steps: [{ stmt: { sql: "" } }, { condition: cond, stmt: { sql: "" } }] } }))).toBe(
+      expect(toHex(clientProtobuf.encodeCursorReqBody({ baton: null, batch: { steps: [{ stmt: { sql: "" } }, { condition: cond, stmt: { sql: "" } }] } }))).toBe(
         toHex(body),
       );
       expect(protobuf.decodeCursorReqBody(body)).toEqual(decoded);
@@ -186,7 +187,7 @@ describe("hand-computed encodings", () => {
   test("an Error alone (HTTP error bodies)", () => {
     const bytes = protobuf.encodeError({ message: "The stream has expired due to inactivity", code: "STREAM_EXPIRED" });
     expect(bytes[0]).toBe(0x0a);
-    expect(protobuf.decodeError(bytes)).toEqual({ message: "The stream has expired due to inactivity", code: "STREAM_EXPIRED" });
+    expect(clientProtobuf.decodeError(bytes)).toEqual({ message: "The stream has expired due to inactivity", code: "STREAM_EXPIRED" });
   });
 });
 
@@ -219,7 +220,7 @@ describe("round trips", () => {
         { type: "close" },
       ],
     };
-    const decoded = protobuf.decodePipelineReqBody(protobuf.encodePipelineReqBody(body));
+    const decoded = protobuf.decodePipelineReqBody(clientProtobuf.encodePipelineReqBody(body));
     expect(decoded.baton).toBe("baton");
     expect(decoded.requests).toHaveLength(body.requests.length);
     expect(decoded.requests[0]).toEqual({ type: "execute", stmt: stmt(stmts[0]!) });
@@ -256,7 +257,7 @@ describe("round trips", () => {
         { type: "error", error: { message: "boom", code: "SQLITE_ERROR" } },
       ],
     };
-    const decoded = protobuf.decodePipelineRespBody(protobuf.encodePipelineRespBody(body));
+    const decoded = clientProtobuf.decodePipelineRespBody(protobuf.encodePipelineRespBody(body));
     // A protobuf BatchResult carries no step count: trailing skipped steps are not on the wire.
     const expected = structuredClone(body) as unknown as { results: { type: string; response?: { type: string; result?: { stepResults: unknown[]; stepErrors: unknown[] } } }[] };
     const batchResult = expected.results[1]!.response!.result!;
@@ -281,7 +282,7 @@ describe("round trips", () => {
       { type: "request", requestId: 12, request: { type: "get_autocommit", streamId: 1 } },
       { type: "hello", jwt: "eyJ" },
     ];
-    for (const msg of requests) expect(protobuf.decodeClientMsg(protobuf.encodeClientMsg(msg))).toEqual(msg);
+    for (const msg of requests) expect(protobuf.decodeClientMsg(clientProtobuf.encodeClientMsg(msg))).toEqual(msg);
 
     const responses: ServerMsg[] = [
       ...(["open_stream", "close_stream", "open_cursor", "close_cursor", "sequence", "store_sql", "close_sql"] as const).map(
@@ -310,26 +311,26 @@ describe("round trips", () => {
       { type: "hello_ok" },
       { type: "hello_error", error: { message: "Authentication failed", code: "AUTH_JWT_INVALID" } },
     ];
-    for (const msg of responses) expect(protobuf.decodeServerMsg(protobuf.encodeServerMsg(msg))).toEqual(msg);
+    for (const msg of responses) expect(clientProtobuf.decodeServerMsg(protobuf.encodeServerMsg(msg))).toEqual(msg);
   });
 
   test("floats keep their bits, including ±Infinity, NaN and -0", () => {
     for (const value of [Infinity, -Infinity, NaN, -0, 0, Number.MIN_VALUE, Number.MAX_VALUE, 0.1]) {
-      expect(Object.is(argOf(protobuf.decodePipelineReqBody(protobuf.encodePipelineReqBody(executeBody({ sql: "x", args: [value] })))), value)).toBe(true);
+      expect(Object.is(argOf(protobuf.decodePipelineReqBody(clientProtobuf.encodePipelineReqBody(executeBody({ sql: "x", args: [value] })))), value)).toBe(true);
     }
   });
 
   test("integers across the whole signed 64-bit range", () => {
     const values = [0n, 1n, -1n, 2n ** 31n, -(2n ** 31n), 2n ** 52n - 1n, -(2n ** 52n), 2n ** 53n + 1n, -(2n ** 53n) - 1n, 2n ** 63n - 1n, -(2n ** 63n)];
     for (const value of values) {
-      expect(argOf(protobuf.decodePipelineReqBody(protobuf.encodePipelineReqBody(executeBody({ sql: "x", args: [value] }))))).toBe(value);
+      expect(argOf(protobuf.decodePipelineReqBody(clientProtobuf.encodePipelineReqBody(executeBody({ sql: "x", args: [value] }))))).toBe(value);
     }
   });
 });
 
 describe("strictness", () => {
   test("a truncated message is refused", () => {
-    const bytes = protobuf.encodePipelineReqBody(executeBody({ sql: "SELECT 1", args: [1n] }));
+    const bytes = clientProtobuf.encodePipelineReqBody(executeBody({ sql: "SELECT 1", args: [1n] }));
     for (let length = 1; length < bytes.length; length++) {
       // Every cut lands inside the one length-delimited request, so every prefix is malformed.
       rejects(() => protobuf.decodePipelineReqBody(bytes.subarray(0, length)), "PROTO_INVALID_PROTOBUF");
@@ -360,7 +361,7 @@ describe("strictness", () => {
   });
 
   test("unknown fields of every wire type are skipped (sqld's replication_index among them)", () => {
-    const plain = protobuf.decodePipelineReqBody(protobuf.encodePipelineReqBody(executeBody({ sql: "SELECT 1" })));
+    const plain = protobuf.decodePipelineReqBody(clientProtobuf.encodePipelineReqBody(executeBody({ sql: "SELECT 1" })));
     // execute { stmt { sql "SELECT 1"; replication_index(6) = 5; field 20 fixed32; field 21 fixed64; field 22 bytes } }
     const stmtBytes = [...hex("0a 08 53 45 4c 45 43 54 20 31 30 05 a5 01 01 02 03 04 a9 01 01 02 03 04 05 06 07 08 b2 01 02 00 00")];
     const execute = [0x0a, stmtBytes.length, ...stmtBytes];
