@@ -3,7 +3,7 @@
  * another server. Each is refused with its own code and status, the refusal never echoes the baton, and none of
  * them burns the owner's live baton: the owner's next request succeeds and its transaction is intact.
  */
-import { protobuf } from "@hranad/hrana-protocol";
+import { protobuf } from "@hranad/hrana-protocol/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { close, execute, post, scalar, text, type HttpAnswer } from "./support/hrana-http.js";
 import { startInProcess, type InProcessServer } from "./support/in-process.js";

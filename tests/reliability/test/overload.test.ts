@@ -8,7 +8,7 @@
  * on database `other`) is served during and after, and that the server's peak RSS (sampled every 50 ms) stays
  * within a bound. The table of peak RSS and what each client received is printed at the end.
  */
-import { json, protobuf, type CursorEntry, type ServerMsg, type Value } from "@hranad/hrana-protocol";
+import { json, protobuf, type CursorEntry, type ServerMsg, type Value } from "@hranad/hrana-protocol/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HttpStream } from "./support/http-stream.js";
 import { HranaWs, WsRequestError } from "./support/hrana-ws.js";

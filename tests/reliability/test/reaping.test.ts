@@ -11,7 +11,7 @@
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { createClient, type Client } from "@libsql/client";
-import { json } from "@hranad/hrana-protocol";
+import { json } from "@hranad/hrana-protocol/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HttpStream } from "./support/http-stream.js";
 import { HranaWs } from "./support/hrana-ws.js";

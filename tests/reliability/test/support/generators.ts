@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import { json, protobuf, type BatchCond, type PipelineReqBody, type Stmt, type StreamRequest, type Value } from "@hranad/hrana-protocol";
+import { json, protobuf, type BatchCond, type PipelineReqBody, type Stmt, type StreamRequest, type Value } from "@hranad/hrana-protocol/client";
 import { Random, mutateBytes, mutateJsonStructure } from "./mutate.js";
 import { httpSeeds, type Seed } from "./seeds.js";
 import type { SentRequest } from "./oracle.js";

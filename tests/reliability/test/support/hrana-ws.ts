@@ -1,5 +1,5 @@
 import WebSocket from "ws";
-import { json, protobuf, type ClientMsg, type ServerMsg, type WsRequest } from "@hranad/hrana-protocol";
+import { json, protobuf, type ClientMsg, type ServerMsg, type WsRequest } from "@hranad/hrana-protocol/client";
 
 export type HranaSubprotocol = "hrana3" | "hrana3-protobuf";
 

@@ -1,4 +1,5 @@
-import { json, protobuf, type PipelineReqBody, type PipelineRespBody } from "@hranad/hrana-protocol";
+import { json as serverJson, protobuf as serverProtobuf } from "@hranad/hrana-protocol";
+import { json, protobuf, type PipelineReqBody, type PipelineRespBody } from "@hranad/hrana-protocol/client";
 import type { RawResponse } from "./raw-http.js";
 
 /** What the client sent, as far as the judge needs to know. */
@@ -56,14 +57,14 @@ function decodeRequest(endpoint: Endpoint, version: 2 | 3, body: Uint8Array): Pi
   try {
     switch (endpoint) {
       case "pipeline-json":
-        return json.decodePipelineReqBody(body, version);
+        return serverJson.decodePipelineReqBody(body, version);
       case "pipeline-protobuf":
-        return protobuf.decodePipelineReqBody(body);
+        return serverProtobuf.decodePipelineReqBody(body);
       case "cursor-json":
-        json.decodeCursorReqBody(body);
+        serverJson.decodeCursorReqBody(body);
         return "cursor";
       case "cursor-protobuf":
-        protobuf.decodeCursorReqBody(body);
+        serverProtobuf.decodeCursorReqBody(body);
         return "cursor";
       default:
         return undefined;

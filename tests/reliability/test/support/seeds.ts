@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { json, protobuf, type Batch, type ClientMsg, type CursorReqBody, type PipelineReqBody } from "@hranad/hrana-protocol";
+import { json as serverJson } from "@hranad/hrana-protocol";
+import { json, protobuf, type Batch, type ClientMsg, type CursorReqBody, type PipelineReqBody } from "@hranad/hrana-protocol/client";
 
 const FIXTURES = join(import.meta.dirname, "..", "fixtures");
 
@@ -104,7 +105,7 @@ export function httpSeeds(): { json: Seed[]; protobuf: Seed[] } {
   }
   // The trace's v2 bodies re-encoded as protobuf: the same requests on the other codec.
   for (const seed of traceHttpSeeds()) {
-    protobufSeeds.push({ path: "/v3-protobuf/pipeline", body: protobuf.encodePipelineReqBody(json.decodePipelineReqBody(seed.body, 2)) });
+    protobufSeeds.push({ path: "/v3-protobuf/pipeline", body: protobuf.encodePipelineReqBody(serverJson.decodePipelineReqBody(seed.body, 2)) });
   }
   for (const body of cursorBodies()) {
     jsonSeeds.push({ path: "/v3/cursor", body: utf8(json.encodeCursorReqBody(body)) });

@@ -1,5 +1,6 @@
 import WebSocket from "ws";
-import { json, protobuf, type ClientMsg } from "@hranad/hrana-protocol";
+import { json as serverJson } from "@hranad/hrana-protocol";
+import { json, protobuf, type ClientMsg } from "@hranad/hrana-protocol/client";
 import { Random, mutateBytes, mutateJsonStructure } from "./mutate.js";
 import { clientMessages, traceWsFrames } from "./seeds.js";
 
@@ -24,7 +25,7 @@ function frameSeeds(): { text: Uint8Array[]; binary: Uint8Array[] } {
   const messages: ClientMsg[] = [...clientMessages()];
   for (const frame of traceWsFrames()) {
     try {
-      messages.push(json.decodeClientMsg(frame, 3));
+      messages.push(serverJson.decodeClientMsg(frame, 3));
     } catch {
       // a hrana2 frame that hrana3 does not accept: keep it as text only
     }
