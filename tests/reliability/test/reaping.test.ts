@@ -27,7 +27,9 @@ const withHarness = (limits: HranadConfig["limits"], fn: (h: Harness) => Promise
 const SEND_TIMEOUT_MS = 2000;
 const IDLE_TIMEOUT_MS = 2000;
 const WAL_TRUNCATE_BYTES = 1 * MiB;
-const BIG_ROWS = pick(40_000, 400_000);
+const BIG_ROWS = pick(40_000, 200_000);
+/** A time bound for work whose size grows under HRANAD_SOAK. */
+const scaled = (ms: number): number => pick(ms, 10 * ms);
 const RUNAWAY = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c";
 
 const port = (h: Harness) => Number(new URL(h.server.url).port);
@@ -134,7 +136,7 @@ describe("an HTTP cursor whose client stops reading", () => {
       withHarness({ sendTimeoutMs: `${SEND_TIMEOUT_MS}ms`, walTruncateBytes: WAL_TRUNCATE_BYTES }, async (h) => {
         await createBigTable(h);
         // Start from a small WAL, so that what follows shows the pinned snapshot growing it and the guard shrinking it.
-        const before = await pollUntil(() => walBytes(h), (size) => size <= WAL_TRUNCATE_BYTES, 20_000, 200);
+        const before = await pollUntil(() => walBytes(h), (size) => size <= WAL_TRUNCATE_BYTES, scaled(20_000), 200);
         expect(before.value, "the -wal file after creating the table").toBeLessThanOrEqual(WAL_TRUNCATE_BYTES);
         await runScenario(h, `5a. /v3/cursor over ${BIG_ROWS} × 1 KB, client stops reading, writer running`, { allowanceBytes: 150 * MiB }, async () => {
           const { stream, baton } = await stalledCursor(h);
@@ -178,7 +180,7 @@ describe("an HTTP cursor whose client stops reading", () => {
           }
         });
       }),
-    timeoutFor(90_000),
+    timeoutFor(scaled(90_000)),
   );
 
   it(
@@ -215,7 +217,7 @@ describe("an HTTP cursor whose client stops reading", () => {
           }
         });
       }),
-    timeoutFor(60_000),
+    timeoutFor(scaled(60_000)),
   );
 });
 

@@ -19,6 +19,8 @@ export class HttpStream {
   /** The decoded body so far (at most `keepBytes`; `bodyBytes` counts all of it). */
   readonly chunks: Buffer[] = [];
   bodyBytes = 0;
+  /** Why the response could not be parsed, if it could not. */
+  malformed: string | undefined;
   #kept = 0;
   readonly #keepBytes: number;
   #raw: Buffer = Buffer.alloc(0);
@@ -41,7 +43,13 @@ export class HttpStream {
     socket.on("error", () => undefined);
     socket.on("data", (chunk: Buffer) => {
       this.#raw = this.#raw.length === 0 ? chunk : Buffer.concat([this.#raw, chunk]);
-      this.#parse();
+      try {
+        this.#parse();
+      } catch (error) {
+        // A malformed answer: keep what was read, say why, and stop.
+        this.malformed = (error as Error).message;
+        socket.destroy();
+      }
       this.#notify();
     });
   }
