@@ -8,6 +8,8 @@ import type { WsTransport } from "./ws-host.js";
 
 /** While a socket is paused, how often it is looked at to read again. */
 const PRESSURE_POLL_MS = 50;
+/** What a socket may hold and still be read while the server's pool is exhausted. */
+const SMALL_SHARE_BYTES = 1024 * 1024;
 
 export interface FlowLimits {
   readonly maxSocketBufferedBytes: number;
@@ -54,8 +56,15 @@ export class SocketFlow {
     return this.#socket.bufferedAmount;
   }
 
+  /**
+   * Over its own bound, or — while the server's pool is exhausted — holding more than a small share: a socket with
+   * little in flight keeps being read (its statements then meet the pool's bound like everyone's), so a few heavy
+   * clients cannot stall every other WebSocket.
+   */
   #overBound(): boolean {
-    return this.#queuedBytes + this.#unsent() > this.#limits.maxSocketBufferedBytes || this.#pool.available <= 0;
+    const held = this.#queuedBytes + this.#unsent();
+    if (held > this.#limits.maxSocketBufferedBytes) return true;
+    return this.#pool.available <= 0 && held > SMALL_SHARE_BYTES;
   }
 
   /**
@@ -72,7 +81,7 @@ export class SocketFlow {
       }
     } else {
       const low = this.#limits.maxSocketBufferedBytes / 2;
-      if (this.#queuedBytes + this.#unsent() <= low && this.#pool.available > 0) {
+      if (this.#queuedBytes + this.#unsent() <= low && !this.#overBound()) {
         this.#paused = false;
         this.#socket.resume();
       }

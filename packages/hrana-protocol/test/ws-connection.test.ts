@@ -194,6 +194,24 @@ describe("HranaWsConnection in memory", () => {
     expect(transport.paused).toBe(false);
   });
 
+  it("keeps reading a light socket while the server's pool is exhausted: its statements get SERVER_OVERLOADED, then run once there is room", async () => {
+    const transport = new MemoryTransport("hrana3");
+    const buffered = new ByteBudget(1024 * 1024);
+    connection = new HranaWsConnection(transport, poolHost(buffered), LIMITS, console);
+    receive(connection, JSON.stringify({ type: "hello", jwt: null }));
+    receive(connection, request(1, { type: "open_stream", stream_id: 1 }));
+    await transport.until(2);
+    buffered.take(1024 * 1024); // others hold the whole pool
+    receive(connection, request(2, { type: "execute", stream_id: 1, stmt: { sql: "SELECT 1" } }));
+    await transport.until(3);
+    expect(transport.paused).toBe(false);
+    expect(transport.sent[2]).toMatchObject({ type: "response_error", error: { code: "SERVER_OVERLOADED" } });
+    buffered.give(1024 * 1024);
+    receive(connection, request(3, { type: "execute", stream_id: 1, stmt: { sql: "SELECT 1" } }));
+    await transport.until(4);
+    expect(transport.sent[3]).toMatchObject({ type: "response_ok" });
+  });
+
   it("closes a connection whose client reads nothing for sendTimeoutMs (1008) and ends its streams", async () => {
     const transport = new MemoryTransport("hrana3");
     const host = poolHost();
