@@ -90,6 +90,8 @@ export class ConfigError extends Error {
 }
 
 const DATABASE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+/** First path segments the server's own routes use: a database of that name could not be addressed by path. */
+const RESERVED_NAMES = new Set(["v1", "v2", "v3", "v3-protobuf", "health", "version", "admin"]);
 const DRIVERS = new Set(["better-sqlite3", "libsql"]);
 const MODES = new Set<DatabaseMode>(["create", "readwrite", "readonly"]);
 const LOG_LEVELS = new Set(["silent", "error", "warn", "info", "debug"]);
@@ -188,6 +190,7 @@ function parseDatabases(value: unknown): DatabaseSettings[] {
     if (typeof name !== "string" || !DATABASE_NAME.test(name)) {
       throw new ConfigError(`${where}.name: must match [A-Za-z0-9_-]{1,64}, got ${JSON.stringify(name)}`);
     }
+    if (RESERVED_NAMES.has(name)) throw new ConfigError(`${where}.name: "${name}" is reserved for the server's own routes`);
     if (seen.has(name)) throw new ConfigError(`${where}.name: database "${name}" is declared twice`);
     seen.add(name);
     if (path !== undefined && (typeof path !== "string" || path.length === 0)) {

@@ -33,8 +33,6 @@ const DRIVERS: readonly Driver[] = [betterSqlite3Driver, libsqlDriver];
 /** The name Hrana paths address when they carry no database segment. */
 export const DEFAULT_DATABASE = "default";
 
-const RESERVED_PATH_SEGMENTS = new Set(["v1", "v2", "v3", "v3-protobuf", "health", "version", "admin"]);
-
 /** Builds the server (routes, registry, session store) and starts listening. */
 export async function startServer(config: ServerConfig): Promise<HranadServer> {
   mkdirSync(config.dataDir, { recursive: true });
@@ -234,8 +232,4 @@ function databaseFromHost(hostname: string, registry: Registry): string | undefi
 /** A database name safe to echo back (it came from a URL). */
 function safeName(name: string): string {
   return name.length > 64 ? `${name.slice(0, 64)}…` : name.replace(/[^\x20-\x7e]/g, "?");
-}
-
-export function isReservedSegment(segment: string): boolean {
-  return RESERVED_PATH_SEGMENTS.has(segment);
 }

@@ -70,6 +70,8 @@ describe("configuration", () => {
     [{ port: "http" }, /port/],
     [{ databases: [{ name: "a/b" }] }, /databases\[0\]\.name/],
     [{ databases: [{ name: "a" }, { name: "a" }] }, /declared twice/],
+    [{ databases: [{ name: "v2" }] }, /reserved/],
+    [{ databases: { admin: {} } }, /reserved/],
     [{ databases: [{ name: "a", driver: "postgres" }] }, /driver/],
     [{ limits: { idleTimeoutMs: "soon" } }, /limits.idleTimeoutMs/],
     [{ limits: { maxConnections: 0 } }, /limits.maxConnections/],
