@@ -59,52 +59,53 @@ export class SessionConnection implements Connection {
 
   constructor(state: SessionState) {
     this.#state = state;
-    const inner = state.inner;
-    if (typeof inner.startCapture === "function") {
-      this.startCapture = () => this.#call(() => inner.startCapture!());
+    if (typeof state.inner?.startCapture === "function") {
+      this.startCapture = () => this.#call((inner) => inner.startCapture!());
     }
   }
 
   get id(): number {
-    return this.#state.inner.id;
+    return this.#state.inner?.id ?? this.#state.connectionId;
   }
 
   /** False while poisoned: from the client's point of view the transaction is still open, and failed. */
   get autocommit(): boolean {
     if (this.#state.poison !== undefined) return false;
-    return this.#state.inner.autocommit;
+    return this.#state.autocommit;
   }
 
   get readOnly(): boolean {
-    return this.#state.inner.readOnly;
+    return this.#state.inner?.readOnly ?? this.#state.readOnly;
   }
 
   execute(statement: Statement): Promise<StatementResult> {
-    const inner = this.#state.inner;
-    if (isBeginReadOnly(statement.sql)) return this.#beginReadOnly(() => inner.execute({ ...statement, sql: "BEGIN DEFERRED" }));
-    return this.#call(() => inner.execute(statement));
+    if (isBeginReadOnly(statement.sql)) return this.#beginReadOnly((inner) => inner.execute({ ...statement, sql: "BEGIN DEFERRED" }));
+    return this.#call((inner) => inner.execute(statement));
   }
 
   executeScript(sql: string): Promise<void> {
-    return this.#call(() => this.#state.inner.executeScript(sql));
+    return this.#call((inner) => inner.executeScript(sql));
   }
 
   describe(sql: string): Promise<DescribeResult> {
-    return this.#call(() => this.#state.inner.describe(sql));
+    return this.#call((inner) => inner.describe(sql));
   }
 
   async openCursor(statement: Statement): Promise<RowCursor> {
     const wasInTransaction = this.#inTransaction();
-    const inner = this.#state.inner;
     const cursor = isBeginReadOnly(statement.sql)
-      ? await this.#beginReadOnly(() => inner.openCursor({ ...statement, sql: "BEGIN DEFERRED" }))
-      : await this.#call(() => inner.openCursor(statement));
+      ? await this.#beginReadOnly((inner) => inner.openCursor({ ...statement, sql: "BEGIN DEFERRED" }))
+      : await this.#call((inner) => inner.openCursor(statement));
     this.#state.cursors.add(cursor);
     return new GuardedCursor(cursor, this.#state, wasInTransaction);
   }
 
   isAutocommit(): Promise<boolean> {
-    return this.#call(() => this.#state.inner.isAutocommit());
+    // A session that holds no connection is in autocommit: no need to take one to say so.
+    if (this.#state.inner === undefined && this.#state.poison === undefined && this.#state.endReason === undefined) {
+      return Promise.resolve(true);
+    }
+    return this.#call((inner) => inner.isAutocommit());
   }
 
   /** A read-only session's guard cannot be switched off from inside the session. */
@@ -112,48 +113,49 @@ export class SessionConnection implements Connection {
     if (!on && this.#state.readOnly) {
       return Promise.reject(new DriverError("NOT_SUPPORTED", "This stream is read-only"));
     }
-    return this.#call(() => this.#state.inner.setReadOnly(on));
+    return this.#call((inner) => inner.setReadOnly(on));
   }
 
   /**
-   * Interrupts the statement running on the pinned connection. A no-op once the session has ended: the connection
-   * may already serve someone else.
+   * Interrupts the statement running on the session's connection. A no-op once the session has ended (the
+   * connection may already serve someone else) or while it holds none.
    */
   interrupt(): void {
     if (this.#state.endReason !== undefined) return;
-    this.#state.inner.interrupt();
+    this.#state.inner?.interrupt();
   }
 
-  /** The store owns the pinned connection and returns it when the session ends; this is a no-op. */
+  /** The store owns the session's connection and returns it when the session ends; this is a no-op. */
   release(): Promise<void> {
     return Promise.resolve();
   }
 
   #inTransaction(): boolean {
-    return !this.#state.inner.autocommit;
+    return !this.#state.autocommit;
   }
 
   /** Runs the BEGIN of a read-only transaction, then switches the guard on for the transaction's life. */
-  #beginReadOnly<T>(begin: () => Promise<T>): Promise<T> {
-    return this.#call(async () => {
-      const result = await begin();
-      const inner = this.#state.inner;
+  #beginReadOnly<T>(begin: (inner: Connection) => Promise<T>): Promise<T> {
+    return this.#call(async (inner) => {
+      const result = await begin(inner);
       if (!inner.readOnly) await inner.setReadOnly(true);
       this.#state.readOnlyTransaction = true;
       return result;
     });
   }
 
-  async #call<T>(run: () => Promise<T>): Promise<T> {
+  async #call<T>(run: (inner: Connection) => Promise<T>): Promise<T> {
     checkUsable(this.#state);
     const wasInTransaction = this.#inTransaction();
     try {
-      const result = await this.#state.track(run());
-      this.#state.noteAutocommit(this.#state.inner.autocommit);
+      const inner = await this.#state.track(connectionOf(this.#state));
+      checkUsable(this.#state);
+      const result = await this.#state.track(run(inner));
+      this.#state.noteAutocommit(this.#state.autocommit);
       await settleReadOnly(this.#state);
       return result;
     } catch (error) {
-      const autocommit = this.#state.inner.autocommit;
+      const autocommit = this.#state.autocommit;
       this.#state.noteAutocommit(autocommit);
       if (wasInTransaction && autocommit && isServerRollback(error)) poison(this.#state, error);
       await settleReadOnly(this.#state).catch(() => undefined);
@@ -162,11 +164,42 @@ export class SessionConnection implements Connection {
   }
 }
 
+/**
+ * The session's connection, taken again from its pool when the session gave its own back between requests (with
+ * the session's read-only guard switched on). Concurrent calls share one acquisition.
+ */
+function connectionOf(state: SessionState): Promise<Connection> {
+  if (state.inner !== undefined) return Promise.resolve(state.inner);
+  state.acquiring ??= (async () => {
+    try {
+      const connection = await state.pool.acquire();
+      try {
+        if (state.readOnly) await connection.setReadOnly(true);
+      } catch (error) {
+        await connection.release().catch(() => undefined);
+        throw error;
+      }
+      if (state.endReason !== undefined) {
+        // Ended while it waited (killed, expired): the connection goes straight back.
+        await connection.release().catch(() => undefined);
+        throw new DriverError("CONNECTION_CLOSED", "The stream is closed");
+      }
+      state.inner = connection;
+      state.connectionId = connection.id;
+      return connection;
+    } finally {
+      state.acquiring = undefined;
+    }
+  })();
+  return state.acquiring;
+}
+
 /** A read-only transaction that ended (COMMIT, ROLLBACK, or an error that rolled it back): writes are allowed again. */
 async function settleReadOnly(state: SessionState): Promise<void> {
-  if (!state.readOnlyTransaction || !state.inner.autocommit || state.endReason !== undefined) return;
+  const inner = state.inner;
+  if (!state.readOnlyTransaction || inner === undefined || !inner.autocommit || state.endReason !== undefined) return;
   state.readOnlyTransaction = false;
-  if (!state.readOnly) await state.inner.setReadOnly(false);
+  if (!state.readOnly) await inner.setReadOnly(false);
 }
 
 function checkUsable(state: SessionState): void {
@@ -223,9 +256,10 @@ class GuardedCursor implements RowCursor {
   async #readBack(error: unknown): Promise<void> {
     let autocommit: boolean;
     try {
-      autocommit = await this.state.track(this.state.inner.isAutocommit());
+      const inner = this.state.inner;
+      autocommit = inner === undefined ? true : await this.state.track(inner.isAutocommit());
     } catch {
-      autocommit = this.state.inner.autocommit;
+      autocommit = this.state.autocommit;
     }
     this.state.noteAutocommit(autocommit);
     if (error !== undefined && this.wasInTransaction && autocommit && isServerRollback(error)) poison(this.state, error);

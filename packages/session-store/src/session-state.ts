@@ -1,4 +1,4 @@
-import type { ChangesetCapture, Connection, RowCursor } from "@hranad/driver";
+import type { ChangesetCapture, Connection, Pool, RowCursor } from "@hranad/driver";
 import type { Clock } from "./clock.js";
 import type { EndReason, Tombstone } from "./tombstones.js";
 
@@ -51,7 +51,9 @@ export class SessionState {
     readonly principal: string | null,
     readOnly: boolean,
     readonly createdAt: number,
-    readonly inner: Connection,
+    inner: Connection,
+    /** Where the session takes a connection again after it gave its own back between requests. */
+    readonly pool: Pool,
     /** False for sessions that live as long as their transport (WebSocket streams): no idle or lifetime expiry. */
     readonly expires: boolean,
     readonly releaseHandle: ReleaseFunction,
@@ -59,9 +61,25 @@ export class SessionState {
   ) {
     this.readOnly = readOnly;
     this.lastActiveAt = createdAt;
+    this.inner = inner;
+    this.connectionId = inner.id;
   }
 
   readonly readOnly: boolean;
+  /**
+   * The connection the session holds, or undefined between requests while it holds none (an idle stream in
+   * autocommit, with no cursor and no per-connection state, gives its connection back; see `SessionStore`).
+   */
+  inner: Connection | undefined;
+  /** The id of the last connection the session held. */
+  connectionId: number;
+  /** A connection being taken for the session's next call. */
+  acquiring: Promise<Connection> | undefined;
+
+  /** Whether the session's transaction is open as far as its connection knows (none held: autocommit). */
+  get autocommit(): boolean {
+    return this.inner?.autocommit ?? true;
+  }
 
   /** Runs a call on the pinned connection, remembering it until it settles. */
   track<T>(call: Promise<T>): Promise<T> {

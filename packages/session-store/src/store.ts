@@ -88,6 +88,8 @@ export interface SessionInfo {
   /** Milliseconds since its last request finished; 0 while busy. */
   readonly idleForMs: number;
   readonly inTransaction: boolean;
+  /** Whether it holds a pool connection now (an idle stream in autocommit without state holds none). */
+  readonly holdsConnection: boolean;
   /** `TRANSACTION_ABORTED` / `TRANSACTION_TIMEOUT` when poisoned. */
   readonly poisoned: string | null;
 }
@@ -188,6 +190,7 @@ export class SessionStore {
       readOnly,
       this.#clock.now(),
       connection,
+      db.pool,
       options.expires ?? true,
       releaseHandle,
       this.#clock,
@@ -341,7 +344,7 @@ export class SessionStore {
     const busy = state.busy;
     const ending = this.#end(state, reason);
     // After #end: the session already refuses new calls, so the interrupt can only hit the call in flight.
-    if (busy) interruptConnection(state.inner);
+    if (busy && state.inner !== undefined) interruptConnection(state.inner);
     return ending;
   }
 
@@ -365,7 +368,8 @@ export class SessionStore {
         busy: state.busy,
         ageMs: now - state.createdAt,
         idleForMs: state.busy ? 0 : now - state.lastActiveAt,
-        inTransaction: state.poison !== undefined || !state.inner.autocommit,
+        inTransaction: state.poison !== undefined || !state.autocommit,
+        holdsConnection: state.inner !== undefined,
         poisoned: state.poison?.code ?? null,
       });
     }
@@ -424,6 +428,35 @@ export class SessionStore {
     state.busy = false;
     state.lastActiveAt = this.#clock.now();
     this.#reaper?.schedule(state);
+    this.#unpin(state);
+  }
+
+  /**
+   * Gives an idle session's connection back to its pool when nothing ties the session to it: autocommit, no
+   * cursor, no read-only transaction, no changeset capture, no call in flight, and no per-connection state (TEMP
+   * objects, changed settings, attachments — the driver reports them). Its next call takes a connection again.
+   * So an abandoned stream holds a session slot until it expires, but no connection.
+   */
+  #unpin(state: SessionState): void {
+    const inner = state.inner;
+    if (
+      inner === undefined ||
+      state.busy ||
+      state.endReason !== undefined ||
+      state.closeWhenIdle ||
+      !inner.autocommit ||
+      state.poison !== undefined ||
+      state.readOnlyTransaction ||
+      state.capture !== undefined ||
+      state.cursors.size > 0 ||
+      state.inflight.size > 0 ||
+      state.acquiring !== undefined ||
+      (inner as { readonly holdsState?: boolean }).holdsState !== false
+    ) {
+      return;
+    }
+    state.inner = undefined;
+    this.#track(this.#safely(() => inner.release(), state, state.database, "release-connection"));
   }
 
   #freeSlot(database: string): void {
@@ -462,7 +495,6 @@ export class SessionStore {
   }
 
   async #teardown(state: SessionState): Promise<void> {
-    const inner = state.inner;
     const capture = state.capture;
     state.capture = undefined;
     if (capture !== undefined) await this.#safely(() => capture.close(), state, state.database, "capture");
@@ -471,6 +503,14 @@ export class SessionStore {
     // returning the connection before it finishes would leave whatever it does next (a BEGIN that got its lock, an
     // open statement) on a pooled connection. The interrupt makes the wait short; the driver's deadlines bound it.
     await state.quiesce();
+    const inner = state.inner;
+    state.inner = undefined;
+    if (inner === undefined) {
+      // Held no connection (an idle stream that gave its own back): nothing to roll back.
+      await this.#safely(state.releaseHandle, state, state.database, "release-database");
+      this.#freeSlot(state.database);
+      return;
+    }
     await this.#safely(() => closeCursors(state), state, state.database, "rollback");
     await this.#safely(
       async () => {
@@ -540,7 +580,7 @@ export class SessionStore {
     const rollback = this.#safely(
       async () => {
         // The driver reads the autocommit state back after every call (failed ones too): no round trip needed.
-        if (!inner.autocommit) await inner.execute({ sql: "ROLLBACK" });
+        if (inner !== undefined && !inner.autocommit) await inner.execute({ sql: "ROLLBACK" });
       },
       state,
       state.database,

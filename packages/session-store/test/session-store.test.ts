@@ -355,6 +355,7 @@ for (const { name, driver } of DRIVERS) {
           ageMs: expect.any(Number),
           idleForMs: expect.any(Number),
           inTransaction: false,
+          holdsConnection: expect.any(Boolean),
           poisoned: null,
         },
       ]);
