@@ -18,6 +18,7 @@ import { interruptTests } from "./interrupt.js";
 import { poolTests } from "./pool.js";
 import { readOnlyTests } from "./read-only.js";
 import { resultTests } from "./results.js";
+import { schemaChangeTests } from "./schema-change.js";
 import { transactionTests } from "./transactions.js";
 import { valueTests } from "./values.js";
 
@@ -38,5 +39,6 @@ export function runDriverConformance(name: string, makeDriver: () => Driver, opt
     cursorTests(ctx);
     poolTests(ctx);
     boundTests(ctx);
+    schemaChangeTests(ctx);
   });
 }

@@ -21,7 +21,18 @@ const JOURNAL_MODES = new Set(["wal", "delete", "truncate", "persist", "memory",
 const SYNCHRONOUS = new Set(["off", "normal", "full", "extra"]);
 const CHECKPOINT_MODES = new Set(["passive", "full", "restart", "truncate"]);
 const DEFAULT_JOURNAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
+/**
+ * Makes SQLite check this connection's schema against the database file: a statement that reads a table starts
+ * with a schema cookie check, and on a mismatch SQLite drops its cached schema and reloads it. (`PRAGMA
+ * schema_version` reads the cookie but does not compare it.) With `LIMIT 0` it reads no row.
+ */
+const SCHEMA_CHECK_SQL = "SELECT 1 FROM sqlite_schema LIMIT 0";
 
+/**
+ * A statement of the LRU cache. Everything the engine reads from its description (parameter names, EXPLAIN, tail,
+ * empty) and its kind follow from the SQL text alone, so a schema change cannot make them stale; the native
+ * statement is re-prepared by SQLite itself when it meets a changed schema (SQLITE_SCHEMA, inside `step`).
+ */
 interface CachedStatement {
   readonly description: GuardDescription;
   readonly kind: StatementKind;
@@ -103,6 +114,11 @@ export function openGuardedConnection(
     const normalized = normalizeError(error, options.path);
     throw new DriverError("OPEN_FAILED", `Cannot open the database: ${messageOf(normalized)}`);
   }
+}
+
+/** Whether a binding's error is SQLite's generic SQLITE_ERROR, the code of a statement that does not compile. */
+function isSqliteErrorCode(error: unknown): boolean {
+  return typeof error === "object" && error !== null && (error as { code?: unknown }).code === "SQLITE_ERROR";
 }
 
 function messageOf(error: unknown): string {
@@ -339,7 +355,21 @@ class GuardedConnection implements EngineConnection {
     if (typeof sql !== "string") throw new DriverError("ARGS_INVALID", "The script must be a string");
     checkNoNul(sql);
     try {
-      this.#db.exec(sql);
+      // A script cannot be retried once one of its statements ran: check the schema before it instead. In
+      // autocommit that is invisible (the check's read transaction ends with it). Inside a transaction the check
+      // could start the transaction's read snapshot early, so there it only follows an error: the failed
+      // statement, sent again, then meets the current schema.
+      if (this.#db.inTransaction) {
+        try {
+          this.#db.exec(sql);
+        } catch (error) {
+          if (isSqliteErrorCode(error)) this.#checkSchema();
+          throw error;
+        }
+      } else {
+        this.#checkSchema();
+        this.#db.exec(sql);
+      }
     } catch (error) {
       throw this.normalize(error);
     }
@@ -348,7 +378,10 @@ class GuardedConnection implements EngineConnection {
   describe(sql: string): DescribeResult {
     this.#usable();
     try {
-      const description = this.#describe(sql);
+      // A statement that compiles against a stale schema would be described with its old columns: check first
+      // (describe is not on the hot path). Inside a transaction only after an error, as for scripts.
+      if (!this.#db.inTransaction) this.#checkSchema();
+      const description = this.#currentSchema(() => this.#describe(sql));
       this.#checkSingle(description);
       return {
         params: description.params,
@@ -493,10 +526,38 @@ class GuardedConnection implements EngineConnection {
     if (description.tail) throw new DriverError("SQL_MANY_STATEMENTS", "SQL string contains more than one statement");
   }
 
+  /**
+   * Runs `compile` (a describe or a prepare) and, if SQLite refuses it, makes the connection check its schema and
+   * runs it once more. SQLite compiles against the schema it last loaded and reloads it only when a statement
+   * checks the schema cookie, or after a few compile errors ("no such table"): another connection's DDL can make
+   * a compile fail on a stale schema ("table t has 1 columns but 2 values were supplied"), and keep failing. Nothing
+   * ran yet, so trying again is safe; a statement that is simply wrong fails twice. Costs nothing until SQLite
+   * refuses a statement.
+   */
+  #currentSchema<T>(compile: () => T): T {
+    try {
+      return compile();
+    } catch (error) {
+      if (!isSqliteErrorCode(error) || !this.#checkSchema()) throw error;
+      return compile();
+    }
+  }
+
+  /** Makes SQLite reload this connection's schema if the file's changed (see SCHEMA_CHECK_SQL). False if it could not. */
+  #checkSchema(): boolean {
+    try {
+      this.#internalRow(SCHEMA_CHECK_SQL, NO_BINDINGS);
+      return true;
+    } catch {
+      // e.g. SQLITE_BUSY: the caller reports its own error, or the statement meets its own
+      return false;
+    }
+  }
+
   #entry(sql: string): CachedStatement {
     let entry = this.#statements.get(sql);
     if (!entry) {
-      const description = this.#describe(sql);
+      const description = this.#currentSchema(() => this.#describe(sql));
       this.#checkSingle(description);
       entry = { description, kind: statementKind(sql), native: undefined };
       this.#statements.set(sql, entry);
@@ -506,8 +567,8 @@ class GuardedConnection implements EngineConnection {
 
   #prepared(entry: CachedStatement, sql: string): NativeStatement {
     // EXPLAIN statements are rare and some bindings only release them when dropped: never cache them.
-    if (entry.description.explain !== 0) return this.#db.prepare(sql, true);
-    if (!entry.native) entry.native = this.#db.prepare(sql, false);
+    if (entry.description.explain !== 0) return this.#currentSchema(() => this.#db.prepare(sql, true));
+    entry.native ??= this.#currentSchema(() => this.#db.prepare(sql, false));
     return entry.native;
   }
 
