@@ -187,6 +187,12 @@ export interface Connection {
   readonly autocommit: boolean;
   /** Whether the engine guard currently refuses every write on this connection. */
   readonly readOnly: boolean;
+  /**
+   * Whether a user left state on this connection that another connection would not have (TEMP objects, changed
+   * settings such as `PRAGMA foreign_keys`, attached databases), as of the end of the last call: whoever holds it
+   * for a stream must keep it rather than trade it for another. Cleared when the connection goes back to its pool.
+   */
+  readonly holdsState: boolean;
 
   /**
    * Executes exactly one statement. More than one is `SQL_MANY_STATEMENTS`, none is `SQL_NO_STATEMENT`, SQL text

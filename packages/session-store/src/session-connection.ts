@@ -78,6 +78,10 @@ export class SessionConnection implements Connection {
     return this.#state.inner?.readOnly ?? this.#state.readOnly;
   }
 
+  get holdsState(): boolean {
+    return this.#state.inner?.holdsState ?? false;
+  }
+
   execute(statement: Statement): Promise<StatementResult> {
     if (isBeginReadOnly(statement.sql)) return this.#beginReadOnly((inner) => inner.execute({ ...statement, sql: "BEGIN DEFERRED" }));
     return this.#call((inner) => inner.execute(statement));

@@ -451,7 +451,7 @@ export class SessionStore {
       state.cursors.size > 0 ||
       state.inflight.size > 0 ||
       state.acquiring !== undefined ||
-      (inner as { readonly holdsState?: boolean }).holdsState !== false
+      inner.holdsState
     ) {
       return;
     }

@@ -14,6 +14,7 @@ import { ConformanceContext, type ConformanceOptions } from "./context.js";
 import { cursorTests } from "./cursors.js";
 import { deadlineTests } from "./deadline.js";
 import { errorTests } from "./errors.js";
+import { holdsStateTests } from "./holds-state.js";
 import { interruptTests } from "./interrupt.js";
 import { poolTests } from "./pool.js";
 import { readOnlyTests } from "./read-only.js";
@@ -38,6 +39,7 @@ export function runDriverConformance(name: string, makeDriver: () => Driver, opt
     interruptTests(ctx);
     cursorTests(ctx);
     poolTests(ctx);
+    holdsStateTests(ctx);
     boundTests(ctx);
     schemaChangeTests(ctx);
   });

@@ -231,6 +231,10 @@ class GuardedConnection implements EngineConnection {
   /** Our own statements (guard calls, changes()), re-prepared after every read-only switch too. */
   readonly #internal = new Map<string, NativeStatement>();
   #readOnly = false;
+  /** A user left state on the connection (TEMP objects, settings, attachments) since its last reset. */
+  #holdsState = false;
+  /** The current call compiled a statement: the guard's state mark must be read after it. */
+  #compiled = false;
   #cursor: GuardedCursor | undefined;
   #closed = false;
 
@@ -294,7 +298,59 @@ class GuardedConnection implements EngineConnection {
     return normalizeError(error, this.#path);
   }
 
+  /** Whether a user left state on the connection (see `EngineConnection.holdsState`). */
+  get holdsState(): boolean {
+    return this.#holdsState;
+  }
+
   execute(statement: Statement): StatementResult {
+    try {
+      return this.#execute(statement);
+    } finally {
+      this.#noteState();
+    }
+  }
+
+  executeScript(sql: string): void {
+    try {
+      this.#executeScript(sql);
+    } finally {
+      this.#noteState();
+    }
+  }
+
+  describe(sql: string): DescribeResult {
+    try {
+      return this.#describeStatement(sql);
+    } finally {
+      this.#noteState();
+    }
+  }
+
+  openCursor(statement: Statement): EngineCursor {
+    try {
+      return this.#openCursor(statement);
+    } finally {
+      this.#noteState();
+    }
+  }
+
+  /**
+   * After a call that compiled something: reads (and clears) the guard's mark of statements that leave state on the
+   * connection, and remembers it until the connection is reset. Calls that only ran cached statements cost nothing.
+   */
+  #noteState(): void {
+    if (!this.#compiled) return;
+    this.#compiled = false;
+    if (this.#holdsState || this.#closed) return;
+    try {
+      if (this.#takeDirty()) this.#holdsState = true;
+    } catch {
+      this.#holdsState = true; // when in doubt, the connection keeps its user
+    }
+  }
+
+  #execute(statement: Statement): StatementResult {
     this.#usable();
     try {
       const entry = this.#entry(statement.sql);
@@ -350,8 +406,9 @@ class GuardedConnection implements EngineConnection {
     return rows;
   }
 
-  executeScript(sql: string): void {
+  #executeScript(sql: string): void {
     this.#usable();
+    this.#compiled = true;
     if (typeof sql !== "string") throw new DriverError("ARGS_INVALID", "The script must be a string");
     checkNoNul(sql);
     try {
@@ -375,8 +432,9 @@ class GuardedConnection implements EngineConnection {
     }
   }
 
-  describe(sql: string): DescribeResult {
+  #describeStatement(sql: string): DescribeResult {
     this.#usable();
+    this.#compiled = true;
     try {
       // A statement that compiles against a stale schema would be described with its old columns: check first
       // (describe is not on the hot path). Inside a transaction only after an error, as for scripts.
@@ -394,7 +452,7 @@ class GuardedConnection implements EngineConnection {
     }
   }
 
-  openCursor(statement: Statement): EngineCursor {
+  #openCursor(statement: Statement): EngineCursor {
     this.#usable();
     try {
       const entry = this.#entry(statement.sql);
@@ -471,7 +529,10 @@ class GuardedConnection implements EngineConnection {
     try {
       if (this.#db.inTransaction) this.#db.exec("ROLLBACK");
       if (this.#readOnly !== this.#baseReadOnly) this.#switchReadOnly(this.#baseReadOnly);
-      return !this.#takeDirty();
+      const clean = !this.#takeDirty() && !this.#holdsState;
+      this.#holdsState = false;
+      this.#compiled = false;
+      return clean;
     } catch (error) {
       throw this.normalize(error);
     }
@@ -557,6 +618,7 @@ class GuardedConnection implements EngineConnection {
   #entry(sql: string): CachedStatement {
     let entry = this.#statements.get(sql);
     if (!entry) {
+      this.#compiled = true;
       const description = this.#currentSchema(() => this.#describe(sql));
       this.#checkSingle(description);
       entry = { description, kind: statementKind(sql), native: undefined };
@@ -567,8 +629,14 @@ class GuardedConnection implements EngineConnection {
 
   #prepared(entry: CachedStatement, sql: string): NativeStatement {
     // EXPLAIN statements are rare and some bindings only release them when dropped: never cache them.
-    if (entry.description.explain !== 0) return this.#currentSchema(() => this.#db.prepare(sql, true));
-    entry.native ??= this.#currentSchema(() => this.#db.prepare(sql, false));
+    if (entry.description.explain !== 0) {
+      this.#compiled = true;
+      return this.#currentSchema(() => this.#db.prepare(sql, true));
+    }
+    if (entry.native === undefined) {
+      this.#compiled = true;
+      entry.native = this.#currentSchema(() => this.#db.prepare(sql, false));
+    }
     return entry.native;
   }
 

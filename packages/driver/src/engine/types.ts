@@ -51,6 +51,8 @@ export interface EngineCursor {
 export interface EngineConnection {
   readonly inTransaction: boolean;
   readonly readOnly: boolean;
+  /** A user left state on the connection since its last reset (TEMP objects, settings, attachments). */
+  readonly holdsState: boolean;
   /**
    * The engine guard's interrupt key of this connection (`@hranad/sqlite-guard`'s `interruptKey`), which the host
    * hands to the main thread so that `Connection.interrupt()` can reach the connection. Absent: not interruptible.

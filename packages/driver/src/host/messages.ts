@@ -35,8 +35,8 @@ export type WireError =
 
 /** Worker → main thread. `autocommit` is read back after every request, failed ones included. */
 export type HostReply =
-  | { readonly id: number; readonly ok: true; readonly value: unknown; readonly autocommit: boolean; readonly readOnly: boolean }
-  | { readonly id: number; readonly ok: false; readonly error: WireError; readonly autocommit: boolean; readonly readOnly: boolean };
+  | { readonly id: number; readonly ok: true; readonly value: unknown; readonly autocommit: boolean; readonly readOnly: boolean; readonly holdsState: boolean }
+  | { readonly id: number; readonly ok: false; readonly error: WireError; readonly autocommit: boolean; readonly readOnly: boolean; readonly holdsState: boolean };
 
 /**
  * Worker → main thread, unasked: the interrupt key of the connection the worker just opened (also when it reopens

@@ -39,6 +39,10 @@ export class PooledConnection implements Connection {
     return this.#physical ? this.#physical.readOnly : this.#lastReadOnly;
   }
 
+  get holdsState(): boolean {
+    return this.#physical ? this.#physical.holdsState : false;
+  }
+
   async execute(statement: Statement): Promise<StatementResult> {
     const physical = this.#live();
     return (await physical.request({ op: "execute", statement: checkStatement(statement) })) as StatementResult;

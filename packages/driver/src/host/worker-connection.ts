@@ -16,6 +16,7 @@ export class WorkerConnection {
   readonly #workerPool: WorkerPool;
   #autocommit = true;
   #readOnly = false;
+  #holdsState = false;
   #failure: DriverError | undefined;
   #closed = false;
   #cursorOpen = false;
@@ -57,6 +58,7 @@ export class WorkerConnection {
     }
     connection.#autocommit = reply.autocommit;
     connection.#readOnly = reply.readOnly;
+    connection.#holdsState = reply.holdsState;
     return connection;
   }
 
@@ -66,6 +68,11 @@ export class WorkerConnection {
 
   get readOnly(): boolean {
     return this.#readOnly;
+  }
+
+  /** As of the last reply (a deferred reset clears it in the worker before the next request runs). */
+  get holdsState(): boolean {
+    return this.#holdsState;
   }
 
   /** False once the worker died or the connection was closed. */
@@ -107,6 +114,7 @@ export class WorkerConnection {
     const reply = await this.#worker.call(reset ? { ...call, reset: true } : call);
     this.#autocommit = reply.autocommit;
     this.#readOnly = reply.readOnly;
+    this.#holdsState = reply.holdsState;
     if (reset || call.op === "cursor-close" || call.op === "reset" || call.op === "close") this.#cursorOpen = false;
     if (call.op === "cursor-open" && reply.ok) this.#cursorOpen = true;
     if (call.op === "cursor-next" && (!reply.ok || (reply.value as { done?: boolean } | undefined)?.done === true)) {

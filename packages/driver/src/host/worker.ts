@@ -71,15 +71,17 @@ function run(request: HostRequest): unknown {
 function reply(id: number, ok: boolean, valueOrError: unknown): void {
   let autocommit = true;
   let readOnly = false;
+  let holdsState = false;
   try {
     autocommit = connection ? !connection.inTransaction : true;
     readOnly = connection ? connection.readOnly : false;
+    holdsState = connection ? connection.holdsState : false;
   } catch {
     // a broken connection reports the defaults
   }
   const message: HostReply = ok
-    ? { id, ok: true, value: valueOrError, autocommit, readOnly }
-    : { id, ok: false, error: toWireError(valueOrError), autocommit, readOnly };
+    ? { id, ok: true, value: valueOrError, autocommit, readOnly, holdsState }
+    : { id, ok: false, error: toWireError(valueOrError), autocommit, readOnly, holdsState };
   port!.postMessage(message);
 }
 
