@@ -3,7 +3,9 @@
 // latency of a new request (a fresh stream: point SELECT + close) while they are held, as a ratio to the latency
 // with none held (measured before opening and after closing them, in the same run).
 // Opening stops early (and says so) if the server's RSS passes a safety cap or the open phase takes too long.
-//   node bench/idle-sessions.mjs [--quick] [--cpu-prof] [--sessions N] [--databases N]
+// With --autocommit each stream is opened with `SELECT 1` instead (an idle stream in autocommit, which holds no
+// connection between requests).
+//   node bench/idle-sessions.mjs [--quick] [--cpu-prof] [--autocommit] [--sessions N] [--databases N]
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
@@ -35,7 +37,9 @@ const sessionsArg = take("--sessions");
 const databasesArg = take("--databases");
 const quick = argv.includes("--quick");
 const cpuProf = argv.includes("--cpu-prof");
-for (const arg of argv) if (arg !== "--quick" && arg !== "--cpu-prof") throw new Error(`unknown option ${arg}`);
+const autocommit = argv.includes("--autocommit");
+for (const arg of argv) if (arg !== "--quick" && arg !== "--cpu-prof" && arg !== "--autocommit") throw new Error(`unknown option ${arg}`);
+const OPEN_SQL = autocommit ? "SELECT 1" : "BEGIN";
 
 const SESSIONS = sessionsArg ?? (quick ? 100 : 1000);
 const DATABASES = databasesArg ?? (quick ? 10 : 100);
@@ -113,7 +117,7 @@ async function main() {
 
     const before = await probe(probeClient, PROBES);
 
-    // Open the sessions: BEGIN on a new stream, keep the baton.
+    // Open the sessions: BEGIN (or SELECT 1 with --autocommit) on a new stream, keep the baton.
     const batons = [];
     const openErrors = new Map();
     let next = 0;
@@ -124,7 +128,7 @@ async function main() {
         while (next < SESSIONS && stopReason === null) {
           const i = next++;
           const db = dbName(i % DATABASES);
-          const response = await client.post(`/${db}/v2/pipeline`, pipelineBody("BEGIN", [], { keepOpen: true }));
+          const response = await client.post(`/${db}/v2/pipeline`, pipelineBody(OPEN_SQL, [], { keepOpen: true }));
           const code = pipelineErrorCode(response);
           if (code === null && typeof response.json.baton === "string") batons.push({ db, baton: response.json.baton });
           else openErrors.set(code ?? "NO_BATON", (openErrors.get(code ?? "NO_BATON") ?? 0) + 1);
@@ -190,7 +194,7 @@ async function main() {
     const p50Ratio = percentile(held.latencies, 50) / percentile(none, 50);
     const p99Ratio = percentile(held.latencies, 99) / percentile(none, 99);
     console.log(
-      `\nSUMMARY idle-sessions: ${opened}/${SESSIONS} sessions over ${DATABASES} databases opened in ${(openMs / 1000).toFixed(1)} s ` +
+      `\nSUMMARY idle-sessions${autocommit ? " (autocommit)" : " (BEGIN)"}: ${opened}/${SESSIONS} sessions over ${DATABASES} databases opened in ${(openMs / 1000).toFixed(1)} s ` +
         `(${formatNumber(opened / (openMs / 1000))}/s); RSS ${formatMiB(perSession)} per session (${formatMiB(rssHeld - rssWarm)} total, ` +
         `${threadsHeld - threadsWarm} more threads); new-request latency held ÷ none: p50 ${p50Ratio.toFixed(2)}, p99 ${p99Ratio.toFixed(2)}; ` +
         `errors ${errors.reduce((n, [, k]) => n + k, 0)}${stopReason ? `; STOPPED EARLY (${stopReason})` : ""}`,

@@ -244,10 +244,13 @@ describe("a WebSocket holding every connection with cursors it never fetches", (
                 Array.from({ length: CURSORS }, async (_, i) => {
                   await socket.ok({ type: "open_stream", streamId: i + 1 });
                   await socket.ok({ type: "open_cursor", streamId: i + 1, cursorId: i + 1, batch: { steps: [{ stmt: { sql: "SELECT k, v FROM kv", args: [], namedArgs: [], wantRows: true } }] } });
+                  // One small fetch starts the cursor's statement (an open_cursor alone runs nothing and holds no
+                  // connection): from here on the cursor pins its connection and the read snapshot.
+                  await socket.ok({ type: "fetch_cursor", cursorId: i + 1, maxCount: 1 });
                 }),
               );
               const openedAt = performance.now();
-              // Every connection of the database is pinned by a cursor nobody fetches.
+              // Every connection of the database is pinned by a cursor nobody fetches any more.
               const stats = (await (await fetch(`${h.server.url}/admin/databases`)).json()) as { databases: { name: string; pool: unknown }[] };
               const pool = stats.databases.find((d) => d.name === "default")?.pool;
               expect(pool, "the cursors do not pin every connection").toMatchObject({ inUse: CURSORS, max: CURSORS });
