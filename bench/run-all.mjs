@@ -14,6 +14,7 @@ const benchmarks = [
   { file: "http-point-select.mjs", args: flags },
   { file: "ws-point-select.mjs", args: flags },
   { file: "writers.mjs", args: flags },
+  { file: "starvation.mjs", args: [] },
   { file: "cursor-memory.mjs", args: flags },
   { file: "idle-sessions.mjs", args: flags },
 ];
