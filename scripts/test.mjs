@@ -19,7 +19,12 @@ let skipped = 0;
 if (existsSync(report)) {
   const json = JSON.parse(readFileSync(report, "utf8"));
   passed = json.numPassedTests ?? 0;
-  failed = (json.numFailedTests ?? 0) + (json.numFailedTestSuites ?? 0);
+  // A failed test counts once; a file that failed without any failed test (it did not load, a hook threw) counts
+  // as one more failure. (numFailedTestSuites also counts every describe block around a failed test.)
+  const brokenFiles = (json.testResults ?? []).filter(
+    (file) => file.status === "failed" && !(file.assertionResults ?? []).some((test) => test.status === "failed"),
+  ).length;
+  failed = (json.numFailedTests ?? 0) + brokenFiles;
   skipped = (json.numPendingTests ?? 0) + (json.numTodoTests ?? 0);
 }
 if (run.status !== 0 && failed === 0) failed = 1; // the runner itself failed (crash, config error)
