@@ -1,4 +1,7 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
 import { ConfigError, DEFAULT_LIMITS, parseConfig, resolveCli } from "../src/config.js";
 
 describe("configuration", () => {
@@ -79,6 +82,15 @@ describe("configuration", () => {
   ])("refuses %j", (document, message) => {
     expect(() => parseConfig(document)).toThrow(ConfigError);
     expect(() => parseConfig(document)).toThrow(message);
+  });
+
+  it("accepts the README's configuration example, whose limits are the documented defaults", () => {
+    const readme = readFileSync(join(import.meta.dirname, "..", "..", "..", "README.md"), "utf8");
+    const example = /## Configuration file\n\n```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(example, "the README has a configuration example").toBeDefined();
+    const config = parseConfig(parseYaml(example!), "/tmp");
+    expect(config.limits).toEqual(DEFAULT_LIMITS);
+    expect(config.databases.map((d) => d.name)).toEqual(["default", "app"]);
   });
 
   it("refuses unknown flags and flags without values", () => {
