@@ -55,9 +55,6 @@ export function wsStreamHost(context: ServerContext, database: string): WsStream
     end: (session) => store.markIdle(session),
     close: (session) => store.close(session),
     terminate: (session, reason) => store.terminate(session, reason),
-    get closing() {
-      return context.closing;
-    },
     buffered: context.buffered,
     responseBudget: () => context.responseBudget(),
     toError(error) {

@@ -45,7 +45,6 @@ export {
 } from "./endpoints.js";
 export { HranaWsConnection } from "./ws-connection.js";
 export {
-  HostRefusal,
   WS_CLOSE,
   type WsTransport,
   type WsStreamHandle,

@@ -24,7 +24,7 @@ import type {
 import { isProtocolError, ProtocolError } from "./protocol-error.js";
 import { SizedSqlStore, WS_MAX_STORED_SQL } from "./sql-store.js";
 import { SocketFlow } from "./ws-flow.js";
-import { HostRefusal, WS_CLOSE, type WsLimits, type WsLogger, type WsStreamHandle, type WsStreamHost, type WsTransport } from "./ws-host.js";
+import { WS_CLOSE, type WsLimits, type WsLogger, type WsStreamHandle, type WsStreamHost, type WsTransport } from "./ws-host.js";
 
 /** Cursor entries buffered per fetch at most, whatever `max_count` asks (bytes are bounded by the response budget). */
 const MAX_FETCH_ENTRIES = 4096;
@@ -210,17 +210,12 @@ export class HranaWsConnection<S extends WsStreamHandle> {
     this.#streams.set(streamId, stream);
     stream.queue = this.#guard(async () => {
       try {
-        if (this.#host.closing) throw new HostRefusal("SERVER_SHUTTING_DOWN", "The server is shutting down");
+        // The host refuses while the server shuts down (also when shutdown began while it waited).
         const handle = await this.#host.open();
         if (this.#disposed) {
           // The socket went away while the stream was opening.
           await this.#host.close(handle);
           return;
-        }
-        if (this.#host.closing) {
-          // Shutdown began while the stream was opening: the server has already rolled the other streams back.
-          await this.#host.close(handle);
-          throw new HostRefusal("SERVER_SHUTTING_DOWN", "The server is shutting down");
         }
         stream.session = handle;
         this.#host.end(handle);
@@ -273,14 +268,20 @@ export class HranaWsConnection<S extends WsStreamHandle> {
     work: (connection: Connection) => Promise<void>,
     options: { settled?: () => void; holdUntil?: () => Promise<void> } = {},
   ): void {
+    stream.queue = this.#behind(stream.queue, size, () => this.#run(stream, requestId, work, options));
+  }
+
+  /**
+   * Runs `work` after `previous` (a stream's queue, a cursor's fetches), once the replies this client has not read
+   * yet are within the socket's bound; its request's `size` counts as queued until it is done. Never rejects.
+   */
+  #behind(previous: Promise<void>, size: number, work: () => Promise<void>): Promise<void> {
     this.#flow.queued(size);
-    const previous = stream.queue;
-    stream.queue = this.#guard(async () => {
+    return this.#guard(async () => {
       try {
         await previous;
-        // Replies this client has not read yet must drain before another one is produced.
         await this.#flow.writable();
-        await this.#run(stream, requestId, work, options);
+        await work();
       } finally {
         this.#flow.dequeued(size);
       }
@@ -402,17 +403,7 @@ export class HranaWsConnection<S extends WsStreamHandle> {
   #fetchCursor(requestId: number, cursorId: number, maxCount: number, size: number): void {
     const cursor = this.#cursors.get(cursorId);
     if (cursor === undefined) throw new ProtocolError("PROTO_BAD_REQUEST", `Cursor ${cursorId} is not open`);
-    this.#flow.queued(size);
-    const previous = cursor.fetching;
-    cursor.fetching = this.#guard(async () => {
-      try {
-        await previous;
-        await this.#flow.writable();
-        await this.#fetch(requestId, cursorId, cursor, maxCount);
-      } finally {
-        this.#flow.dequeued(size);
-      }
-    });
+    cursor.fetching = this.#behind(cursor.fetching, size, () => this.#fetch(requestId, cursorId, cursor, maxCount));
   }
 
   async #fetch(requestId: number, cursorId: number, cursor: WsCursor, maxCount: number): Promise<void> {

@@ -29,7 +29,10 @@ export interface WsStreamHandle {
 
 /** What the server does for the state machine: open, run and end streams, and account memory. */
 export interface WsStreamHost<S extends WsStreamHandle> {
-  /** Opens a stream (a connection pinned for its life). Rejects with an error that `toError` can describe. */
+  /**
+   * Opens a stream. Rejects with an error that `toError` can describe — also while the server shuts down, including
+   * when shutdown began while it waited (the host closes what it opened then).
+   */
   open(): Promise<S>;
   /** A request starts on the stream. Throws when the server ended the stream under it (expired, killed…). */
   begin(stream: S): void;
@@ -39,8 +42,6 @@ export interface WsStreamHost<S extends WsStreamHandle> {
   close(stream: S): Promise<void>;
   /** Ends the stream now, interrupting the statement it runs. Idempotent. */
   terminate(stream: S, reason: "expired" | "closed"): Promise<void>;
-  /** Whether the server is shutting down: new streams are refused. */
-  readonly closing: boolean;
   /** The server-wide memory pool: stored SQL and queued requests are held in it. */
   readonly buffered: ByteBudget;
   /** A new budget for one response, drawing on `buffered`. */
@@ -68,17 +69,6 @@ export interface WsLimits {
 export interface WsLogger {
   error(object: object, message: string): void;
   warn(object: object, message: string): void;
-}
-
-/** An error of the state machine itself, with a code the host's `toError` passes on. */
-export class HostRefusal extends Error {
-  override readonly name = "HostRefusal";
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 /** WebSocket close codes (RFC 6455). */

@@ -99,7 +99,6 @@ function poolHost(buffered = new ByteBudget(256 * 1024 * 1024)): WsStreamHost<{ 
       stream.connection.interrupt();
       await this.close(stream);
     },
-    closing: false,
     buffered,
     responseBudget: () => new ResponseBudget({ maxResponseBytes: 1024 * 1024, maxResultBytes: 512 * 1024, pool: buffered }),
     toError: (error) => toHranaError(error),
