@@ -5,6 +5,6 @@ export { WorkerPool, type WorkerPoolOptions, type WorkerPoolStats } from "./host
 export { builtModuleUrl } from "./built-module.js";
 export { resolveArguments } from "./binding.js";
 export { statementKind, type StatementKind } from "./statement-kind.js";
-export { checkValue, checkStatement } from "./values.js";
+export { checkValue, checkStatement, rowBytes } from "./values.js";
 export { sqliteBaseCodeName, sqliteCodeName, sqliteCodeNumber } from "./sqlite-codes.js";
 export type { EngineConnection, EngineCursor, EngineModule, EngineOpenOptions, CursorChunk } from "./engine/types.js";

@@ -85,3 +85,17 @@ export function checkStatement(statement: Statement): Statement {
   }
   return result;
 }
+
+/**
+ * What a row weighs in a result, roughly: text and blob lengths plus 16 per value. Enough to bound memory, cheap
+ * enough for every row; `maxResultBytes` and the server's response budgets count in it.
+ */
+export function rowBytes(row: readonly Value[]): number {
+  let bytes = 0;
+  for (const value of row) {
+    if (typeof value === "string") bytes += value.length + 16;
+    else if (value instanceof Uint8Array) bytes += value.byteLength + 16;
+    else bytes += 16;
+  }
+  return bytes;
+}

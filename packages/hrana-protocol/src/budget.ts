@@ -4,27 +4,19 @@
  * Sizes are estimates of the values a response carries (the same weights the drivers use to bound one statement's
  * result): text and blob lengths plus a small constant per value. They bound memory; they are not exact wire sizes.
  */
-import type { Value } from "@hranad/driver";
-import type { CursorEntry, StmtResult } from "./messages.js";
+import { rowBytes } from "@hranad/driver";
+import type { Col, CursorEntry, StmtResult } from "./messages.js";
 
-/** Weight of one value in a response. */
-export function valueBytes(value: Value): number {
-  if (typeof value === "string") return value.length + 16;
-  if (value instanceof Uint8Array) return value.byteLength + 16;
-  return 16;
-}
-
-/** Weight of one row. */
-export function rowBytes(row: readonly Value[]): number {
+/** Weight of a result's column list. */
+function colsBytes(cols: readonly Col[]): number {
   let bytes = 0;
-  for (const value of row) bytes += valueBytes(value);
+  for (const col of cols) bytes += (col.name?.length ?? 0) + (col.decltype?.length ?? 0) + 16;
   return bytes;
 }
 
-/** Weight of a statement result (its rows and columns). */
+/** Weight of a statement result (its rows, the driver's `rowBytes`, and columns). */
 export function stmtResultBytes(result: StmtResult): number {
-  let bytes = 64;
-  for (const col of result.cols) bytes += (col.name?.length ?? 0) + (col.decltype?.length ?? 0) + 16;
+  let bytes = 64 + colsBytes(result.cols);
   for (const row of result.rows) bytes += rowBytes(row);
   return bytes;
 }
@@ -35,7 +27,7 @@ export function cursorEntryBytes(entry: CursorEntry): number {
     case "row":
       return rowBytes(entry.row) + 16;
     case "step_begin":
-      return entry.cols.reduce((sum, col) => sum + (col.name?.length ?? 0) + (col.decltype?.length ?? 0) + 16, 32);
+      return 32 + colsBytes(entry.cols);
     case "step_error":
     case "error":
       return entry.error.message.length + 64;

@@ -24,8 +24,6 @@ export {
   ByteBudget,
   ResponseBudget,
   ResponseBoundError,
-  valueBytes,
-  rowBytes,
   stmtResultBytes,
   cursorEntryBytes,
   type ResponseBudgetOptions,

@@ -2,6 +2,7 @@ import { DriverError } from "../errors.js";
 import { resolveArguments } from "../binding.js";
 import { LruCache } from "../lru-cache.js";
 import { statementKind, type StatementKind } from "../statement-kind.js";
+import { rowBytes } from "../values.js";
 import type {
   CheckpointMode,
   CheckpointResult,
@@ -41,17 +42,6 @@ interface CachedStatement {
 
 function isMemoryPath(path: string): boolean {
   return path === ":memory:" || path === "" || path.startsWith("file::memory:");
-}
-
-/** What a row weighs in a response, roughly: enough to bound memory, cheap enough for every row. */
-function rowBytes(row: readonly Value[]): number {
-  let bytes = 0;
-  for (const value of row) {
-    if (typeof value === "string") bytes += value.length + 16;
-    else if (value instanceof Uint8Array) bytes += value.byteLength + 16;
-    else bytes += 16;
-  }
-  return bytes;
 }
 
 /** The bound of one `execute`: the smaller positive one of the pool's and the statement's (0: none). */
