@@ -45,7 +45,7 @@ const CLOSE_BRACE = 0x7d;
  * of closers cannot hide openers that follow.
  */
 export function jsonDepth(input: string | Uint8Array, limit: number = Number.POSITIVE_INFINITY): number {
-  return (typeof input === "string" ? scanString(input, limit) : scanBytes(input, limit)).depth;
+  return scan(input, limit).depth;
 }
 
 interface Scan {
@@ -62,7 +62,7 @@ interface Scan {
  * (`{"stmt":{"sql":"","args":[]}}` is 3 in 30 bytes; a `{"type":"null"}` value 1 in 15), so one per 8 bytes, plus a
  * constant for small messages, refuses only junk.
  */
-export const JSON_BYTES_PER_CONTAINER = 8;
+const JSON_BYTES_PER_CONTAINER = 8;
 const JSON_CONTAINER_ALLOWANCE = 1024;
 
 /**
@@ -70,7 +70,7 @@ const JSON_CONTAINER_ALLOWANCE = 1024;
  * `PROTO_TOO_COMPLEX` if it holds more arrays and objects than its size allows ({@link JSON_BYTES_PER_CONTAINER}).
  */
 export function checkJsonDepth(input: string | Uint8Array): void {
-  const { depth, containers } = typeof input === "string" ? scanString(input, MAX_JSON_DEPTH) : scanBytes(input, MAX_JSON_DEPTH);
+  const { depth, containers } = scan(input, MAX_JSON_DEPTH);
   if (depth > MAX_JSON_DEPTH) {
     throw new ProtocolError(
       "PROTO_NESTING_TOO_DEEP",
@@ -84,6 +84,11 @@ export function checkJsonDepth(input: string | Uint8Array): void {
       `the message holds ${containers} JSON arrays and objects in ${input.length} bytes; at most ${allowed} are accepted`,
     );
   }
+}
+
+/** One pass over text or UTF-8 bytes (two loops only so that neither pays a call per character). */
+function scan(input: string | Uint8Array, limit: number): Scan {
+  return typeof input === "string" ? scanString(input, limit) : scanBytes(input, limit);
 }
 
 function scanString(input: string, limit: number): Scan {

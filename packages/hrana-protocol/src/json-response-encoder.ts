@@ -164,7 +164,6 @@ export function encodeDescribeResult(result: DescribeResult): string {
   return out + `],"is_explain":${result.isExplain},"is_readonly":${result.isReadonly}}`;
 }
 
-
 function encodeRow(row: readonly Value[]): string {
   let out = "[";
   for (let i = 0; i < row.length; i++) {

@@ -197,7 +197,6 @@ function row(w: ProtobufWriter, values: readonly Value[]): void {
   }
 }
 
-
 function batchResult(w: ProtobufWriter, result: BatchResult): void {
   result.stepResults.forEach((stepResult, step) => {
     if (stepResult === null) return;

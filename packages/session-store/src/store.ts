@@ -98,7 +98,6 @@ function positiveOr(value: number | undefined, fallback: number): number {
   return value !== undefined && Number.isFinite(value) && value > 0 ? value : fallback;
 }
 
-
 /**
  * Owns every live session: opens them on a pinned pool connection, mints and checks their batons, reaps idle and
  * over-age ones, caps them per database, lists and kills them, and tears them down (rollback, mode restore,
