@@ -23,6 +23,7 @@ export function holdsStateTests(ctx: ConformanceContext): void {
         await c.release();
 
         c = await pool.acquire();
+        expect(c.holdsState).toBe(false); // the same connection, its last user's state cleared before any request
         await c.execute({ sql: "SELECT count(*) FROM t" });
         expect(c.holdsState).toBe(false);
         await c.executeScript("PRAGMA foreign_keys = ON");

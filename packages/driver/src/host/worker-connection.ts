@@ -103,6 +103,8 @@ export class WorkerConnection {
   /** Defers the reset of a release to the next request (which then carries it), saving a round trip. */
   deferReset(): void {
     this.#resetPending = true;
+    // The reset that the next request carries clears whatever state the last user left: the next lease starts clean.
+    this.#holdsState = false;
   }
 
   /** Runs one request in the worker; throws the rebuilt `SqliteError`/`DriverError` after updating the state. */
