@@ -1,4 +1,5 @@
-import Database from "better-sqlite3";
+import { createRequire } from "node:module";
+import type BetterSqlite3 from "better-sqlite3";
 import { extensionPath } from "./extension.js";
 import { claimGuardToken, interruptByKey } from "./guard.js";
 import { queryOneFrom, type QueryOne } from "./query.js";
@@ -12,6 +13,9 @@ interface Control {
 let control: Control | undefined;
 
 function openControl(): Control {
+  // Loaded here, on the first interrupt, not when the package is imported: engine workers import this package, and
+  // a libsql worker has no use for better-sqlite3's addon.
+  const Database = createRequire(import.meta.url)("better-sqlite3") as typeof BetterSqlite3;
   const db = new Database(":memory:");
   try {
     db.loadExtension(extensionPath);
