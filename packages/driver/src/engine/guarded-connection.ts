@@ -21,7 +21,6 @@ const NO_BINDINGS: Bindings = { params: [], values: [] };
 const JOURNAL_MODES = new Set(["wal", "delete", "truncate", "persist", "memory", "off"]);
 const SYNCHRONOUS = new Set(["off", "normal", "full", "extra"]);
 const CHECKPOINT_MODES = new Set(["passive", "full", "restart", "truncate"]);
-const DEFAULT_JOURNAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
 /**
  * Makes SQLite check this connection's schema against the database file: a statement that reads a table starts
  * with a schema cookie check, and on a mismatch SQLite drops its cached schema and reloads it. (`PRAGMA
@@ -255,9 +254,7 @@ class GuardedConnection implements EngineConnection {
     if (!this.#baseReadOnly && !isMemoryPath(options.path)) {
       if (!JOURNAL_MODES.has(options.journalMode)) throw new Error(`unknown journal mode ${options.journalMode}`);
       db.exec(`PRAGMA journal_mode = ${options.journalMode.toUpperCase()}`);
-      const limit = options.journalSizeLimitBytes ?? DEFAULT_JOURNAL_SIZE_LIMIT_BYTES;
-      if (!Number.isSafeInteger(limit) || limit < -1) throw new Error(`invalid journal size limit ${limit}`);
-      db.exec(`PRAGMA journal_size_limit = ${limit}`);
+      db.exec(`PRAGMA journal_size_limit = ${Math.trunc(options.journalSizeLimitBytes)}`);
     }
     if (!SYNCHRONOUS.has(options.synchronous)) throw new Error(`unknown synchronous mode ${options.synchronous}`);
     db.exec(`PRAGMA synchronous = ${options.synchronous.toUpperCase()}`);
@@ -427,9 +424,15 @@ class GuardedConnection implements EngineConnection {
     this.#compiled = true;
     try {
       // A statement that compiles against a stale schema would be described with its old columns: check first
-      // (describe is not on the hot path). Inside a transaction only after an error, as for scripts.
-      if (!this.#db.inTransaction) this.#checkSchema();
-      const description = this.#currentSchema(() => this.#describe(sql));
+      // (describe is not on the hot path), and then a failure is the statement's own. Inside a transaction only
+      // after an error, as for scripts.
+      let description: GuardDescription;
+      if (this.#db.inTransaction) {
+        description = this.#currentSchema(() => this.#describe(sql));
+      } else {
+        this.#checkSchema();
+        description = this.#describe(sql);
+      }
       this.#checkSingle(description);
       return {
         params: description.params,

@@ -24,8 +24,8 @@ export interface EngineOpenOptions {
   readonly statementCacheSize: number;
   /** Largest result of `execute`, and largest row of a cursor, in approximate bytes (0 = no limit). */
   readonly maxResultBytes: number;
-  /** `PRAGMA journal_size_limit` of writable file connections (-1 = none). Absent: 64 MiB. */
-  readonly journalSizeLimitBytes?: number;
+  /** `PRAGMA journal_size_limit` of writable file connections (-1 = none); validated by the driver. */
+  readonly journalSizeLimitBytes: number;
 }
 
 /** One chunk of a cursor. `affectedRowCount`/`lastInsertRowid` are final once `done` is true. */
