@@ -248,7 +248,8 @@ export class SessionStore {
    */
   baton(session: Session): string {
     const state = stateOf(session);
-    if (state.endReason !== undefined) throw tombstoneError(state.tombstone ?? this.#tombstoneOf(state));
+    const ended = this.#endError(state);
+    if (ended !== undefined) throw ended;
     this.#markIdle(state);
     const baton = this.#signer.mint(state.idBytes, state.generation);
     if (state.closeWhenIdle) void this.#end(state, "shutdown");
@@ -261,7 +262,8 @@ export class SessionStore {
    */
   peekBaton(session: Session): string {
     const state = stateOf(session);
-    if (state.endReason !== undefined) throw tombstoneError(state.tombstone ?? this.#tombstoneOf(state));
+    const ended = this.#endError(state);
+    if (ended !== undefined) throw ended;
     return this.#signer.mint(state.idBytes, state.generation);
   }
 
@@ -270,7 +272,10 @@ export class SessionStore {
    * while it lives: for a request that was running when its session was ended under it.
    */
   endError(session: Session): BadBatonError | undefined {
-    const state = stateOf(session);
+    return this.#endError(stateOf(session));
+  }
+
+  #endError(state: SessionState): BadBatonError | undefined {
     if (state.endReason === undefined) return undefined;
     return tombstoneError(state.tombstone ?? this.#tombstoneOf(state));
   }
@@ -278,7 +283,8 @@ export class SessionStore {
   /** Marks a session busy without a baton (a WebSocket stream's request starts). Throws if already busy or ended. */
   markBusy(session: Session): void {
     const state = stateOf(session);
-    if (state.endReason !== undefined) throw tombstoneError(state.tombstone ?? this.#tombstoneOf(state));
+    const ended = this.#endError(state);
+    if (ended !== undefined) throw ended;
     if (state.busy) throw new BadBatonError("STREAM_BUSY", "The previous request on this stream has not finished yet");
     state.busy = true;
   }
@@ -504,24 +510,13 @@ export class SessionStore {
     await state.quiesce();
     const inner = state.inner;
     state.inner = undefined;
-    if (inner === undefined) {
-      // Held no connection (an idle stream that gave its own back): nothing to roll back.
-      await this.#safely(state.releaseHandle, state, state.database, "release-database");
-      this.#freeSlot(state.database);
-      return;
+    // A session that held no connection (an idle stream gave its own back) has nothing to roll back or return.
+    if (inner !== undefined) {
+      await this.#safely(() => closeCursors(state), state, state.database, "rollback");
+      await this.#safely(() => rollbackIfOpen(inner), state, state.database, "rollback");
+      if (inner.readOnly) await this.#safely(() => inner.setReadOnly(false), state, state.database, "restore-mode");
+      await this.#safely(() => inner.release(), state, state.database, "release-connection");
     }
-    await this.#safely(() => closeCursors(state), state, state.database, "rollback");
-    await this.#safely(
-      async () => {
-        // The driver reads the autocommit state back after every call (failed ones too): no round trip needed.
-        if (!inner.autocommit) await inner.execute({ sql: "ROLLBACK" });
-      },
-      state,
-      state.database,
-      "rollback",
-    );
-    if (inner.readOnly) await this.#safely(() => inner.setReadOnly(false), state, state.database, "restore-mode");
-    await this.#safely(() => inner.release(), state, state.database, "release-connection");
     await this.#safely(state.releaseHandle, state, state.database, "release-database");
     this.#freeSlot(state.database);
   }
@@ -577,10 +572,7 @@ export class SessionStore {
     state.transactionOpenedAt = undefined;
     const inner = state.inner;
     const rollback = this.#safely(
-      async () => {
-        // The driver reads the autocommit state back after every call (failed ones too): no round trip needed.
-        if (inner !== undefined && !inner.autocommit) await inner.execute({ sql: "ROLLBACK" });
-      },
+      () => (inner === undefined ? undefined : rollbackIfOpen(inner)),
       state,
       state.database,
       "transaction-timeout",
@@ -590,6 +582,12 @@ export class SessionStore {
     state.maintenance = rollback;
     this.#track(rollback);
   }
+}
+
+/** Rolls back the connection's transaction, if one is open. */
+async function rollbackIfOpen(connection: Connection): Promise<void> {
+  // The driver reads the autocommit state back after every call (failed ones too): no round trip needed.
+  if (!connection.autocommit) await connection.execute({ sql: "ROLLBACK" });
 }
 
 /** Interrupts the statement a connection is running (best effort). */
