@@ -54,7 +54,12 @@ function pipeline(context: ServerContext, endpoint: HttpEndpoint) {
   return async (request: FastifyRequest<{ Params: DbParams }>, reply: FastifyReply) => {
     // Everything this response holds counts against the server's pool until it has been sent (or dropped).
     const budget = context.responseBudget();
-    reply.raw.once("close", () => budget.release());
+    // One listener per request: it gives the budget back, and tells the stream when its client went away mid-request.
+    let onGone: (() => void) | undefined;
+    reply.raw.once("close", () => {
+      budget.release();
+      if (!reply.raw.writableFinished) onGone?.();
+    });
     try {
       const database = context.resolveDatabase(request, request.params.db);
       const body = codec.decodePipeline(bodyBytes(request), version);
@@ -63,10 +68,9 @@ function pipeline(context: ServerContext, endpoint: HttpEndpoint) {
         baseUrl: context.config.baseUrl,
         budget,
         clientGone: () => requestSignal(reply),
-        onClientGone: (listener) =>
-          reply.raw.once("close", () => {
-            if (!reply.raw.writableFinished) listener();
-          }),
+        onClientGone: (listener) => {
+          onGone = listener;
+        },
         onInternalError: (error) => reply.log.error({ err: error }, "statement failed"),
       });
       return reply.type(codec.contentType).send(codec.encodePipeline(response));
