@@ -199,6 +199,8 @@ export function executeStoreSql(store: SqlStore, request: StoreSqlStreamReq, opt
       };
     }
   }
+  const refused = store.admit?.(request.sql);
+  if (refused !== undefined) return { type: "error", error: refused };
   store.storeSql(request.sqlId, request.sql);
   return ok({ type: "store_sql" });
 }

@@ -1,6 +1,5 @@
 import type { ByteBudget } from "./budget.js";
 import type { HranaError } from "./messages.js";
-import { ProtocolError } from "./protocol-error.js";
 
 /** Where stored SQL texts (`store_sql`) live: per HTTP stream, or per WebSocket connection. */
 export interface SqlStore {
@@ -8,6 +7,8 @@ export interface SqlStore {
   lookupSql(id: number): string | undefined;
   dropSql(id: number): void;
   readonly sqlCount: number;
+  /** A store with bounds of its own says why it cannot take this text (checked by `executeStoreSql`). */
+  admit?(sql: string): HranaError | undefined;
 }
 
 /** sqld's limits: an HTTP stream stores at most 50 texts of at most 5000 bytes; a WebSocket connection 150. */
@@ -42,14 +43,13 @@ export class MapSqlStore implements SqlStore {
 }
 
 /**
- * A bounded `SqlStore` (a WebSocket connection's): at most `maxCount` texts and `maxBytes` UTF-8 bytes, held in the
- * server's memory pool while stored. `tryStore` applies the limits the way `store_sql` answers them.
+ * A `SqlStore` bounded in bytes (a WebSocket connection's): at most `maxBytes` UTF-8 bytes of text, held in the
+ * server's memory pool while stored. `executeStoreSql` asks it to `admit` a text after its own count checks.
  */
 export class SizedSqlStore extends MapSqlStore {
   #bytes = 0;
 
   constructor(
-    readonly maxCount: number,
     readonly maxBytes: number,
     readonly pool?: ByteBudget,
   ) {
@@ -61,17 +61,8 @@ export class SizedSqlStore extends MapSqlStore {
     return this.#bytes;
   }
 
-  /**
-   * Stores a text, or says why not (`SQL_STORE_TOO_MANY`, `SQL_STORE_TOO_LARGE`, `SERVER_OVERLOADED`). A duplicate
-   * id is a protocol error (`PROTO_SQL_EXISTS`).
-   */
-  tryStore(id: number, sql: string): HranaError | undefined {
-    if (this.lookupSql(id) !== undefined) {
-      throw new ProtocolError("PROTO_SQL_EXISTS", `SQL text ${id} is already stored (close it with close_sql first)`);
-    }
-    if (this.sqlCount >= this.maxCount) {
-      return { message: `At most ${this.maxCount} SQL texts can be stored on one connection`, code: "SQL_STORE_TOO_MANY" };
-    }
+  /** Refuses a text past the connection's byte bound or while the server's pool has no room for it. */
+  admit(sql: string): HranaError | undefined {
     const bytes = Buffer.byteLength(sql, "utf8");
     if (this.#bytes + bytes > this.maxBytes) {
       return {
@@ -82,11 +73,10 @@ export class SizedSqlStore extends MapSqlStore {
     if (this.pool !== undefined && this.pool.available < bytes) {
       return { message: "The server holds too much in memory right now (limits.maxBufferedBytes): retry later", code: "SERVER_OVERLOADED" };
     }
-    this.storeSql(id, sql);
     return undefined;
   }
 
-  /** Stores a text without the limit checks (the caller checked them), still accounting its bytes. */
+  /** Stores a text (`admit` said yes), accounting its bytes. */
   override storeSql(id: number, sql: string): void {
     this.dropSql(id);
     const bytes = Buffer.byteLength(sql, "utf8");

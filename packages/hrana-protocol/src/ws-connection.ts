@@ -9,7 +9,7 @@ import type { Connection } from "@hranad/driver";
 import type { ResponseBudget } from "./budget.js";
 import { cursorEntryBytes } from "./budget.js";
 import { subprotocolSpec, type WsCodec } from "./endpoints.js";
-import { cursorEntries, executeStreamRequest, inlineStoredSql } from "./executor.js";
+import { cursorEntries, executeCloseSql, executeStoreSql, executeStreamRequest, inlineStoredSql } from "./executor.js";
 import type {
   Batch,
   ClientMsg,
@@ -81,7 +81,7 @@ export class HranaWsConnection<S extends WsStreamHandle> {
     this.#host = host;
     this.#limits = limits;
     this.#log = log;
-    this.#sql = new SizedSqlStore(WS_MAX_STORED_SQL, limits.maxSocketSqlBytes, host.buffered);
+    this.#sql = new SizedSqlStore(limits.maxSocketSqlBytes, host.buffered);
     this.#flow = new SocketFlow(socket, host.buffered, limits, (unsentBytes) => {
       this.#log.warn({ unsentBytes }, "WebSocket client stopped reading; closing it");
       this.#close(CLOSE_POLICY, "The client stopped reading its responses");
@@ -148,10 +148,12 @@ export class HranaWsConnection<S extends WsStreamHandle> {
       case "close_stream":
         return this.#closeStream(requestId, request.streamId);
       case "store_sql":
-        return this.#storeSql(requestId, request.sqlId, request.sql);
-      case "close_sql":
-        this.#sql.dropSql(request.sqlId);
-        return this.#respond(requestId, { type: "close_sql" });
+      case "close_sql": {
+        // Connection-scoped stored SQL, with the same rules as a stream's (`PROTO_SQL_EXISTS`, SQL_STORE_TOO_MANY…).
+        const options = { version: this.#version, maxStoredSql: WS_MAX_STORED_SQL };
+        const result = request.type === "store_sql" ? executeStoreSql(this.#sql, request, options) : executeCloseSql(this.#sql, request, options);
+        return result.type === "ok" ? this.#respond(requestId, result.response as WsResponse) : this.#respondError(requestId, result.error);
+      }
       case "open_cursor":
         return this.#openCursor(requestId, request.streamId, request.cursorId, inlineStoredSql(this.#sql, request, this.#version), size);
       case "fetch_cursor":
@@ -185,12 +187,6 @@ export class HranaWsConnection<S extends WsStreamHandle> {
         });
       }
     }
-  }
-
-  #storeSql(requestId: number, sqlId: number, sql: string): void {
-    const refused = this.#sql.tryStore(sqlId, sql);
-    if (refused !== undefined) this.#respondError(requestId, refused);
-    else this.#respond(requestId, { type: "store_sql" });
   }
 
   #stream(streamId: number): WsStream<S> {
