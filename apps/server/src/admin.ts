@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { sendError } from "./send-error.js";
-import type { ServerContext } from "./server-context.js";
+import { sendError } from "./errors.js";
+import { isLoopback, type ServerContext } from "./server-context.js";
 
 /**
  * The admin API: list and kill streams, database statistics, checkpoints.
@@ -10,7 +10,7 @@ import type { ServerContext } from "./server-context.js";
  */
 export function registerAdmin(app: FastifyInstance, context: ServerContext): void {
   const gate = async (request: FastifyRequest, reply: FastifyReply) => {
-    if (!isLoopbackAddress(request.socket.remoteAddress)) {
+    if (!isLoopback(request.socket.remoteAddress)) {
       return sendError(reply, 403, "ADMIN_FORBIDDEN", "The admin API is only served to loopback clients in open mode");
     }
     return undefined;
@@ -38,9 +38,4 @@ export function registerAdmin(app: FastifyInstance, context: ServerContext): voi
     const name = context.resolveDatabase(request, request.params.name);
     return context.registry.checkpoint(name);
   });
-}
-
-function isLoopbackAddress(address: string | undefined): boolean {
-  if (address === undefined) return false;
-  return address === "::1" || address.startsWith("127.") || address.startsWith("::ffff:127.");
 }

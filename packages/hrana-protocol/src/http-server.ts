@@ -48,19 +48,18 @@ export interface HttpRequestOptions {
   /** Hrana version of the endpoint. */
   readonly version: ProtocolVersion;
   readonly baseUrl: string | null;
-  /** Aborts when the client goes away before the answer is sent. Created only when needed (opening a stream). */
-  readonly clientGone: () => AbortSignal;
+  /**
+   * Aborts when the client goes away before the answer is sent: opening the stream stops waiting, a pipeline's
+   * stream is ended at once (interrupting its statement: it would never receive the next baton, so nobody could
+   * resume it), and a cursor stops reading.
+   */
+  readonly clientGone: AbortSignal;
   readonly onInternalError?: (error: unknown) => void;
 }
 
 export interface PipelineOptions extends HttpRequestOptions {
   /** The response's memory budget (release it once the response is sent). */
   readonly budget: ResponseBudget;
-  /**
-   * Registers a listener for the client going away mid-request. The stream is then ended at once: the client cannot
-   * receive the next baton, so nobody could resume it.
-   */
-  readonly onClientGone: (listener: () => void) => void;
 }
 
 /**
@@ -73,11 +72,13 @@ export async function runPipeline<S extends HttpStreamHandle>(
   body: PipelineReqBody,
   options: PipelineOptions,
 ): Promise<PipelineRespBody> {
-  const stream = body.baton !== null ? host.resume(body.baton) : await host.open(options.clientGone());
+  const stream = body.baton !== null ? host.resume(body.baton) : await host.open(options.clientGone);
   let settled = false;
-  options.onClientGone(() => {
+  const onGone = (): void => {
     if (!settled) void host.terminate(stream, "closed");
-  });
+  };
+  if (options.clientGone.aborted) onGone();
+  else options.clientGone.addEventListener("abort", onGone, { once: true });
   try {
     const results: StreamResult[] = [];
     let closed = false;
@@ -142,7 +143,7 @@ export async function openCursorBody<S extends HttpStreamHandle>(
   body: CursorReqBody,
   options: CursorOptions,
 ): Promise<AsyncIterable<string | Uint8Array>> {
-  const clientGone = options.clientGone();
+  const clientGone = options.clientGone;
   const stream = body.baton !== null ? host.resume(body.baton) : await host.open(clientGone);
   let entries: AsyncIterable<CursorEntry>;
   let head: string | Uint8Array;
