@@ -52,6 +52,8 @@ const LIMIT_SPECS = {
   maxStreamsPerSocket: { kind: "count", default: 64 },
   /** SQLite busy timeout: how long a writer queues behind another before SQLITE_BUSY. Default 5 s. */
   busyTimeoutMs: { kind: "duration", default: 5_000 },
+  /** Deadline of a statement run on the main thread (one-shot requests; past it, a worker runs it). Default 2 ms; 0: off. */
+  inlineBudgetMs: { kind: "duration", default: 2 },
   /** An idle stream whose transaction is open longer than this is rolled back. Default 0 (off). */
   transactionTimeoutMs: { kind: "duration", default: 0 },
 } as const satisfies Record<string, { readonly kind: LimitKind; readonly default: number }>;

@@ -42,6 +42,7 @@ export async function startServer(config: ServerConfig): Promise<HranadServer> {
       statementTimeoutMs: config.limits.statementTimeoutMs,
       maxConnections: config.limits.maxConnections,
       maxResultBytes: config.limits.maxResultBytes,
+      inlineBudgetMs: config.limits.inlineBudgetMs,
     },
   });
   // The limits carry the store's option names (idleTimeoutMs, maxLifetimeMs, maxSessionsPerDatabase, transactionTimeoutMs).

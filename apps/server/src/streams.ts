@@ -27,6 +27,15 @@ export function httpStreamHost(context: ServerContext, database: string): HttpSt
   return {
     open: (signal) => openSession(context, database, signal),
     resume: (baton) => store.resume(baton, database, ANONYMOUS),
+    // A one-shot pipeline may run on the database's main-thread connection: no session, nothing kept after it.
+    async inline(signal) {
+      if (context.closing) return undefined;
+      const handle = await context.registry.get(database, signal);
+      const lease = handle.database.pool.inline?.();
+      if (lease === undefined || context.closing) return void (await lease?.release(), handle.release());
+      if (handle.database.readOnly) await lease.setReadOnly(true);
+      return { connection: lease, release: () => lease.release().finally(() => handle.release()) };
+    },
     baton: (session) => store.baton(session),
     peekBaton: (session) => store.peekBaton(session),
     close: (session) => store.close(session),
