@@ -1,5 +1,5 @@
 import { createClient, type Client } from "@libsql/client";
-import { InlineShare } from "@hranad/driver";
+import { InlineShare } from "@hranad/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { post, startTestServer, type TestServer } from "./support.js";
 

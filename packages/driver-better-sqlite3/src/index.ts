@@ -1,4 +1,5 @@
-import { builtModuleUrl, createThreadedDriver, type Driver } from "@hranad/driver";
+import type { Driver } from "@hranad/driver";
+import { builtModuleUrl, createThreadedDriver } from "@hranad/runtime";
 
 /**
  * hranad's driver for better-sqlite3: each connection runs in a pooled worker thread, and each database has a

@@ -1,4 +1,5 @@
-import { builtModuleUrl, createThreadedDriver, type Driver } from "@hranad/driver";
+import type { Driver } from "@hranad/driver";
+import { builtModuleUrl, createThreadedDriver } from "@hranad/runtime";
 
 /** hranad's driver for libsql (libsql-js): each connection runs in a pooled worker thread. */
 export const libsqlDriver: Driver = createThreadedDriver({

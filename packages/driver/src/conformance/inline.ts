@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isInlineRedirect } from "../host/inline.js";
+import { isInlineRedirect } from "../inline-redirect.js";
 import type { InlineLease, Pool } from "../types.js";
 import type { ConformanceContext } from "./context.js";
 

@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
-import { builtModuleUrl } from "../built-module.js";
-import type { EngineOpenOptions } from "../engine/types.js";
-import type { Driver, DriverCapabilities, OpenOptions, Pool } from "../types.js";
+import { builtModuleUrl } from "./built-module.js";
+import type { EngineOpenOptions } from "@hranad/driver/engine";
+import type { Driver, DriverCapabilities, OpenOptions, Pool } from "@hranad/driver";
 import { ThreadedPool } from "./threaded-pool.js";
 import { WorkerPool } from "./worker-pool.js";
 
