@@ -28,6 +28,8 @@ const LIMIT_SPECS = {
   maxLifetimeMs: { kind: "duration", default: 3_600_000 },
   /** Concurrent streams (HTTP and WebSocket) per database. Default 128. */
   maxSessionsPerDatabase: { kind: "count", default: 128 },
+  /** Streams one client (its address in open mode) may have open on one database. 0: a quarter of maxSessionsPerDatabase. */
+  maxSessionsPerClient: { kind: "count", default: 0 },
   /** Per-statement deadline, enforced inside SQLite. Default 30 s. */
   statementTimeoutMs: { kind: "duration", default: 30_000 },
   /** Connections per database pool. Default 16. */
