@@ -9,7 +9,8 @@
 // included (aim: < 2 MiB). Before opening, the session count is scaled down (and the output says so) when the
 // machine's available memory could not hold it at ~10 MiB per pinned connection.
 // All streams come from this one process (one address): the per-client cap is raised to the per-database cap.
-//   node bench/idle-sessions.mjs [--quick] [--cpu-prof] [--autocommit | --read] [--sessions N] [--databases N]
+// `--open-seconds S` changes how long opening may take (default 240 s).
+//   node bench/idle-sessions.mjs [--quick] [--cpu-prof] [--autocommit | --read] [--sessions N] [--databases N] [--open-seconds S]
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
@@ -39,6 +40,7 @@ const take = (flag) => {
 };
 const sessionsArg = take("--sessions");
 const databasesArg = take("--databases");
+const openSecondsArg = take("--open-seconds");
 const quick = argv.includes("--quick");
 const cpuProf = argv.includes("--cpu-prof");
 const autocommit = argv.includes("--autocommit");
@@ -55,7 +57,7 @@ const RSS_CAP = 12 * 1024 ** 3;
 /** Opening also stops while the machine has less than this available (it is shared). */
 const MIN_AVAILABLE = 6 * 1024 ** 3;
 // Each session pins a connection, and each connection starts a worker thread: opening is slow, hence the long cap.
-const OPEN_PHASE_CAP_MS = quick ? 30_000 : 240_000;
+const OPEN_PHASE_CAP_MS = openSecondsArg !== undefined ? openSecondsArg * 1000 : quick ? 30_000 : 240_000;
 
 function memAvailable() {
   const match = /MemAvailable:\s+(\d+) kB/.exec(readFileSync("/proc/meminfo", "utf8"));
