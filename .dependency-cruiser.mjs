@@ -27,7 +27,7 @@ const LAYERS = [
   ["packages/registry", "packages/baton"],
   ["packages/driver-better-sqlite3", "packages/driver-libsql"],
   ["packages/driver"],
-  ["packages/sqlite-guard"],
+  ["packages/sqlite-guard", "packages/shell"],
 ];
 
 const root = import.meta.dirname;
