@@ -65,8 +65,8 @@ export async function schema(session: Session, table?: string): Promise<string> 
 
 /**
  * SQL text that recreates the database (or the tables matching `table`): in one transaction with foreign keys
- * checked at its commit, tables with their rows, then `sqlite_sequence`, then indexes, triggers and views. It is
- * read in one read transaction, so it is consistent.
+ * checked at its commit, the tables, their rows, `sqlite_sequence`, then indexes, triggers and views (so that no
+ * trigger fires on the load). It is read in one read transaction, so it is consistent.
  */
 export async function dump(session: Session, write: (text: string) => void, table?: string): Promise<void> {
   const own = !session.inTransaction;
@@ -80,19 +80,18 @@ export async function dump(session: Session, write: (text: string) => void, tabl
       table ? [table] : [],
     );
     write("BEGIN TRANSACTION;\nPRAGMA defer_foreign_keys=ON;\n");
+    // Every table before any row (a row's foreign key needs its parent table to exist, even when deferred)
+    const filled: string[] = [];
     let sequence = false;
     for (const [type, name, sql] of objects) {
       if (type !== "table") continue;
       const tableName = String(name);
-      if (tableName === "sqlite_sequence") {
-        sequence = true;
-        continue;
-      }
-      if (tableName.startsWith("sqlite_")) continue; // sqlite_stat1 and the like
+      if (tableName === "sqlite_sequence") sequence = true;
+      if (tableName.startsWith("sqlite_")) continue; // sqlite_sequence is SQLite's own, as are sqlite_stat1 and co.
       write(`${String(sql)};\n`);
-      if (/^CREATE\s+VIRTUAL\s+TABLE/i.test(String(sql))) continue;
-      await tableRows(session, tableName, write);
+      if (!/^CREATE\s+VIRTUAL\s+TABLE/i.test(String(sql))) filled.push(tableName);
     }
+    for (const tableName of filled) await tableRows(session, tableName, write);
     if (sequence) {
       write("DELETE FROM sqlite_sequence;\n");
       await tableRows(session, "sqlite_sequence", write);
