@@ -1,0 +1,11 @@
+import { defineProject } from "vitest/config";
+
+export default defineProject({
+  test: {
+    name: "@hranad/orm-tests",
+    // Generates the Prisma client (offline) before any test imports it.
+    globalSetup: ["./scripts/prisma-generate.mjs"],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+  },
+});
