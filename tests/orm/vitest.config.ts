@@ -5,6 +5,8 @@ export default defineProject({
     name: "@hranad/orm-tests",
     // Generates the Prisma client (offline) before any test imports it.
     globalSetup: ["./scripts/prisma-generate.mjs"],
+    // Subprocesses (node, prisma, drizzle-kit) load the machine: run after the timing-sensitive suites, not beside them.
+    sequence: { groupOrder: 2 },
     testTimeout: 60_000,
     hookTimeout: 120_000,
   },

@@ -4,6 +4,8 @@ import { defineProject } from "vitest/config";
 export default defineProject({
   test: {
     name: "@hranad/shell-tests",
+    // Subprocesses (node, prisma, drizzle-kit) load the machine: run after the timing-sensitive suites, not beside them.
+    sequence: { groupOrder: 2 },
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },

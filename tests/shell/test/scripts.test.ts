@@ -120,32 +120,34 @@ describe("hranad shell with a script", () => {
     expect(one.stdout).toContain("| 9223372036854775807 | x | NULL | X'CAFE' |");
 
     await shell([url("codes"), "-c", "CREATE TABLE u (email TEXT UNIQUE); INSERT INTO u VALUES ('a@b')"]);
-    const unique = await shell([url("codes"), "-c", "INSERT INTO u VALUES ('a@b')"]);
+    const port = await freePort();
+    // independent runs, side by side
+    const [unique, syntax, usage, missing, unknownDb, downHttp, downWs] = await Promise.all([
+      shell([url("codes"), "-c", "INSERT INTO u VALUES ('a@b')"]),
+      shell([url("codes"), "-c", "SELEC 1"]),
+      shell([url("codes"), "--bogus"]),
+      shell([url("codes"), "-f", "/nonexistent/migration.sql"]),
+      shell([url("nosuchdb"), "-c", "SELECT 1"]),
+      shell([`http://127.0.0.1:${port}/`, "-c", "SELECT 1"]),
+      shell([`ws://127.0.0.1:${port}/`, "-c", "SELECT 1"]),
+    ]);
     expect(unique.code).toBe(1);
     expect(unique.stderr).toMatch(/^Error: -c:1: SQLITE_CONSTRAINT[A-Z_]*: .*UNIQUE constraint failed: u\.email/);
-
-    const syntax = await shell([url("codes"), "-c", "SELEC 1"]);
     expect(syntax.code).toBe(1);
     expect(syntax.stderr).toMatch(/^Error: -c:1: SQLITE_ERROR: .*syntax error/);
-
-    const usage = await shell([url("codes"), "--bogus"]);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/^hranad shell: unknown option --bogus\nUsage: hranad shell/);
-
-    const missing = await shell([url("codes"), "-f", "/nonexistent/migration.sql"]);
     expect(missing).toMatchObject({ code: 2, stderr: "hranad shell: cannot read /nonexistent/migration.sql: ENOENT\n" });
-
-    const unknownDb = await shell([url("nosuchdb"), "-c", "SELECT 1"]);
     expect(unknownDb.code).toBe(2);
     expect(unknownDb.stderr).toMatch(/^hranad shell: cannot connect to .*\/nosuchdb\/: .*DATABASE_NOT_FOUND/);
-
-    const port = await freePort();
-    for (const unreachable of [`http://127.0.0.1:${port}/`, `ws://127.0.0.1:${port}/`]) {
-      const down = await shell([unreachable, "-c", "SELECT 1"]);
+    for (const [down, scheme] of [
+      [downHttp, "http"],
+      [downWs, "ws"],
+    ] as const) {
       expect(down.code).toBe(2);
-      expect(down.stderr).toMatch(new RegExp(`^hranad shell: cannot connect to ${unreachable}: .+\\n$`));
+      expect(down.stderr).toMatch(new RegExp(`^hranad shell: cannot connect to ${scheme}://127\\.0\\.0\\.1:${port}/: .+\\n$`));
     }
-    for (const run of [one, unique, syntax, usage, missing, unknownDb]) expect(run.stderr).not.toMatch(STACK);
+    for (const run of [one, unique, syntax, usage, missing, unknownDb, downHttp, downWs]) expect(run.stderr).not.toMatch(STACK);
   });
 
   it("sends --auth-token, or HRANAD_AUTH_TOKEN, as a bearer token", async () => {
