@@ -38,7 +38,8 @@ function run(args: string[], cwd: string, until?: RegExp, env: Record<string, st
   return { child, matched, exited, output: () => ({ stdout, stderr }) };
 }
 
-describe("the hranad command", () => {
+// Each test starts the hranad command as a process (about 1 s on an idle machine, several under load).
+describe("the hranad command", { timeout: 30_000 }, () => {
   it("serves ./data/default.db in open mode with no configuration, and stops cleanly on SIGTERM", async () => {
     const cwd = tempDir();
     const server = run(["--port", "0"], cwd, /listening on (http:\/\/127\.0\.0\.1:\d+)/);
