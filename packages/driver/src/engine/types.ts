@@ -26,6 +26,8 @@ export interface EngineOpenOptions {
   readonly maxResultBytes: number;
   /** `PRAGMA journal_size_limit` of writable file connections (-1 = none); validated by the driver. */
   readonly journalSizeLimitBytes: number;
+  /** `PRAGMA wal_autocheckpoint` of writable file connections (0 = none); validated by the driver. */
+  readonly walAutocheckpointPages: number;
 }
 
 /** One chunk of a cursor. `affectedRowCount`/`lastInsertRowid` are final once `done` is true. */
