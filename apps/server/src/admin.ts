@@ -1,9 +1,15 @@
+import { createReadStream, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { writeSnapshot } from "@hranad/replication";
+import { ServerError } from "./errors.js";
 import { sendError } from "./send-error.js";
 import type { ServerContext } from "./server-context.js";
+import { VERSION } from "./version.js";
 
 /**
- * The admin API: list and kill streams, database statistics, checkpoints.
+ * The admin API: list and kill streams, database statistics, checkpoints, backups, server information.
  *
  * Open mode has no principals, so only requests from a loopback address count as a server admin; anything else is
  * refused with 403 `ADMIN_FORBIDDEN`.
@@ -33,6 +39,36 @@ export function registerAdmin(app: FastifyInstance, context: ServerContext): voi
   });
 
   app.get("/admin/databases", { onRequest: gate }, async () => context.registry.stats());
+
+  app.get("/admin/info", { onRequest: gate }, async () => ({
+    version: VERSION,
+    uptimeSeconds: Math.floor((Date.now() - context.startedAt) / 1000),
+    databases: context.registry.names(),
+    replication: context.replication?.status() ?? null,
+  }));
+
+  // A consistent copy of the database file (one committed state) while writers go on.
+  app.get<{ Params: { name: string } }>("/admin/databases/:name/backup", { onRequest: gate }, async (request, reply) => {
+    const name = context.resolveDatabase(request, request.params.name);
+    const dir = mkdtempSync(join(tmpdir(), "hranad-backup-"));
+    const file = join(dir, `${name}.db`);
+    const handle = await context.registry.get(name);
+    try {
+      await writeSnapshot(handle.database.pool.path, file);
+    } catch (error) {
+      rmSync(dir, { recursive: true, force: true });
+      request.log.error({ err: error, database: name }, "backup failed");
+      throw new ServerError(500, "BACKUP_FAILED", `The backup of database "${name}" failed`);
+    } finally {
+      handle.release();
+    }
+    const stream = createReadStream(file);
+    stream.once("close", () => rmSync(dir, { recursive: true, force: true }));
+    return reply
+      .type("application/vnd.sqlite3")
+      .header("content-disposition", `attachment; filename="${name}.db"`)
+      .send(stream);
+  });
 
   app.post<{ Params: { name: string } }>("/admin/databases/:name/checkpoint", { onRequest: gate }, async (request) => {
     const name = context.resolveDatabase(request, request.params.name);
