@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { constants } from "node:os";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -270,13 +270,35 @@ export class Replicator {
       if (child.exitCode !== null || child.signalCode !== null || this.#child !== child) {
         throw new ReplicationError(`litestream stopped at start: ${this.#lastExit ?? "see the log"}`);
       }
-      if ((await this.#fetchMetrics()) !== null) return;
+      if ((await this.#fetchMetrics()) !== null) {
+        await this.#awaitInitialized(15_000);
+        return;
+      }
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     throw new ReplicationError("litestream did not start within 15 s");
   }
 
+  /**
+   * Waits (at most `timeoutMs`) until Litestream has made its first pass over every database whose file exists.
+   * Litestream's final sync at SIGTERM covers only databases it has passed over: stopping it before would leave their
+   * latest writes for the next run.
+   */
+  async #awaitInitialized(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline && this.#child !== undefined) {
+      const metrics = await this.#fetchMetrics();
+      if (metrics !== null) {
+        const positions = parsePositions(metrics);
+        const pending = this.#databases.filter((db) => existsSync(db.path) && (positions.get(db.path)?.syncCount ?? 0) < 1);
+        if (pending.length === 0) return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
   async #terminate(): Promise<void> {
+    if (this.#child !== undefined) await this.#awaitInitialized(Math.min(this.#stopTimeoutMs, 5000));
     const child = this.#child;
     const exited = this.#exited;
     const pid = this.#pid;
