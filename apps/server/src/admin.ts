@@ -72,6 +72,10 @@ export function registerAdmin(app: FastifyInstance, context: ServerContext): voi
 
   app.post<{ Params: { name: string } }>("/admin/databases/:name/checkpoint", { onRequest: gate }, async (request) => {
     const name = context.resolveDatabase(request, request.params.name);
+    // Litestream holds a read transaction on a replicated database: a TRUNCATE would stall writers, then fail.
+    if (context.replication?.databases().some((d) => d.name === name)) {
+      throw new ServerError(409, "CHECKPOINT_REPLICATED", `Database "${name}" is replicated: Litestream runs its checkpoints`);
+    }
     return context.registry.checkpoint(name);
   });
 }

@@ -75,6 +75,11 @@ describe("a server that replicates", () => {
       expect(backup.headers.get("content-disposition")).toBe('attachment; filename="default.db"');
       const bytes = Buffer.from(await backup.arrayBuffer());
       expect(bytes.subarray(0, 16).toString("latin1")).toBe("SQLite format 3\0");
+      // Litestream owns the checkpoints of a replicated database; the others still take the admin's.
+      const refused = await fetch(`${test.url}/admin/databases/default/checkpoint`, { method: "POST" });
+      expect(refused.status).toBe(409);
+      expect(((await refused.json()) as { code: string }).code).toBe("CHECKPOINT_REPLICATED");
+      expect((await fetch(`${test.url}/admin/databases/other/checkpoint`, { method: "POST" })).status).toBe(200);
       client.close();
 
       await test.close();
@@ -84,7 +89,7 @@ describe("a server that replicates", () => {
     } finally {
       if (!stopped) await test.close();
     }
-  });
+  }, 60_000);
 
   it("answers /admin/info with replication null when it is not configured", async () => {
     const test = await startTestServer();
@@ -123,5 +128,5 @@ describe("hranad restore", () => {
     expect(nothing.code).toBe(0);
     expect(nothing.stdout).toMatch(/no replica of "default"/);
     for (const result of [nothing]) expect(result.stderr).not.toMatch(/\n\s+at /);
-  });
+  }, 60_000);
 });
