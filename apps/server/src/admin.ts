@@ -1,11 +1,8 @@
-import { createReadStream, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { createReadStream } from "node:fs";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { writeSnapshot } from "@hranad/replication";
-import { ServerError } from "./errors.js";
-import { sendError } from "./send-error.js";
-import type { ServerContext } from "./server-context.js";
+import { takeSnapshot } from "@hranad/replication";
+import { sendError, ServerError } from "./errors.js";
+import { isLoopback, type ServerContext } from "./server-context.js";
 import { VERSION } from "./version.js";
 
 /**
@@ -16,7 +13,7 @@ import { VERSION } from "./version.js";
  */
 export function registerAdmin(app: FastifyInstance, context: ServerContext): void {
   const gate = async (request: FastifyRequest, reply: FastifyReply) => {
-    if (!isLoopbackAddress(request.socket.remoteAddress)) {
+    if (!isLoopback(request.socket.remoteAddress)) {
       return sendError(reply, 403, "ADMIN_FORBIDDEN", "The admin API is only served to loopback clients in open mode");
     }
     return undefined;
@@ -50,24 +47,15 @@ export function registerAdmin(app: FastifyInstance, context: ServerContext): voi
   // A consistent copy of the database file (one committed state) while writers go on.
   app.get<{ Params: { name: string } }>("/admin/databases/:name/backup", { onRequest: gate }, async (request, reply) => {
     const name = context.resolveDatabase(request, request.params.name);
-    const dir = mkdtempSync(join(tmpdir(), "hranad-backup-"));
-    const file = join(dir, `${name}.db`);
     const handle = await context.registry.get(name);
-    try {
-      await writeSnapshot(handle.database.pool.path, file);
-    } catch (error) {
-      rmSync(dir, { recursive: true, force: true });
-      request.log.error({ err: error, database: name }, "backup failed");
-      throw new ServerError(500, "BACKUP_FAILED", `The backup of database "${name}" failed`);
-    } finally {
-      handle.release();
-    }
-    const stream = createReadStream(file);
-    stream.once("close", () => rmSync(dir, { recursive: true, force: true }));
-    return reply
-      .type("application/vnd.sqlite3")
-      .header("content-disposition", `attachment; filename="${name}.db"`)
-      .send(stream);
+    const snapshot = await takeSnapshot(handle.database.pool.path, name)
+      .catch((error: unknown) => {
+        request.log.error({ err: error, database: name }, "backup failed");
+        throw new ServerError(500, "BACKUP_FAILED", `The backup of database "${name}" failed`);
+      })
+      .finally(() => handle.release());
+    const stream = createReadStream(snapshot.path).once("close", snapshot.remove);
+    return reply.type("application/vnd.sqlite3").header("content-disposition", `attachment; filename="${name}.db"`).send(stream);
   });
 
   app.post<{ Params: { name: string } }>("/admin/databases/:name/checkpoint", { onRequest: gate }, async (request) => {
@@ -78,9 +66,4 @@ export function registerAdmin(app: FastifyInstance, context: ServerContext): voi
     }
     return context.registry.checkpoint(name);
   });
-}
-
-function isLoopbackAddress(address: string | undefined): boolean {
-  if (address === undefined) return false;
-  return address === "::1" || address.startsWith("127.") || address.startsWith("::ffff:127.");
 }

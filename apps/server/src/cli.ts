@@ -1,6 +1,7 @@
 import { restoreCommand } from "@hranad/replication";
 import { ConfigError, USAGE, loadConfigFile, resolveCli } from "./config.js";
 import { startServer } from "./server.js";
+import { isLoopback } from "./server-context.js";
 import { VERSION } from "./version.js";
 
 /** The `hranad` command: resolves the configuration, starts the server and shuts it down on SIGTERM/SIGINT. */
@@ -67,8 +68,4 @@ export async function main(argv: readonly string[]): Promise<void> {
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
-}
-
-function isLoopback(host: string): boolean {
-  return host === "localhost" || host === "::1" || host.startsWith("127.");
 }

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { parseArgs } from "node:util";
 import { parse as parseYaml } from "yaml";
 import { parseReplication, replicatedNames, ReplicationConfigError, type ReplicationConfig } from "@hranad/replication";
 
@@ -52,6 +53,8 @@ const LIMIT_SPECS = {
   maxStreamsPerSocket: { kind: "count", default: 64 },
   /** SQLite busy timeout: how long a writer queues behind another before SQLITE_BUSY. Default 5 s. */
   busyTimeoutMs: { kind: "duration", default: 5_000 },
+  /** Deadline of a statement run on the main thread (one-shot requests; past it, a worker runs it). Default 2 ms; 0: off. */
+  inlineBudgetMs: { kind: "duration", default: 2 },
   /** An idle stream whose transaction is open longer than this is rolled back. Default 0 (off). */
   transactionTimeoutMs: { kind: "duration", default: 0 },
 } as const satisfies Record<string, { readonly kind: LimitKind; readonly default: number }>;
@@ -178,13 +181,10 @@ function parseLimits(value: unknown): Limits {
 function parseDatabases(value: unknown): DatabaseSettings[] {
   if (value === undefined) return [...DEFAULT_CONFIG.databases];
   // Accept a list of entries or a mapping name → settings.
+  if (!Array.isArray(value) && !isObject(value)) throw new ConfigError("databases: must be a list or a mapping of database names");
   const entries: unknown[] = Array.isArray(value)
     ? value
-    : isObject(value)
-      ? Object.entries(value).map(([name, settings]) => ({ ...(isObject(settings) ? settings : {}), name }))
-      : (() => {
-          throw new ConfigError("databases: must be a list or a mapping of database names");
-        })();
+    : Object.entries(value).map(([name, settings]) => ({ ...(isObject(settings) ? settings : {}), name }));
   const seen = new Set<string>();
   return entries.map((entry, i) => {
     const where = `databases[${i}]`;
@@ -282,48 +282,49 @@ export interface CliOptions {
   readonly version: boolean;
 }
 
-const FLAGS = new Set(["--host", "--port", "--data-dir", "--config", "--help", "-h", "--version", "--log-level"]);
-
 /**
  * Resolves the configuration from flags, environment variables and an optional YAML file. Precedence:
  * flags > environment > file > defaults.
  */
 export function resolveCli(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): CliOptions {
-  const flags = new Map<string, string>();
-  let help = false;
-  let version = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const eq = arg.indexOf("=");
-    const name = arg.startsWith("--") && eq > 0 ? arg.slice(0, eq) : arg;
-    if (!FLAGS.has(name)) throw new ConfigError(`unknown option ${JSON.stringify(arg)} (try --help)`);
-    if (name === "--help" || name === "-h") {
-      help = true;
-      continue;
-    }
-    if (name === "--version") {
-      version = true;
-      continue;
-    }
-    const value = eq > 0 && arg.startsWith("--") ? arg.slice(eq + 1) : argv[++i];
-    if (value === undefined || value === "") throw new ConfigError(`option ${name} needs a value`);
-    flags.set(name, value);
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      options: {
+        host: { type: "string" },
+        port: { type: "string" },
+        "data-dir": { type: "string" },
+        config: { type: "string" },
+        "log-level": { type: "string" },
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean" },
+      },
+    }));
+  } catch (error) {
+    const message = (error as Error).message;
+    const option = /'(-[^'\s]*)/.exec(message)?.[1] ?? "";
+    if ((error as { code?: string }).code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") throw new ConfigError(`option ${option} needs a value`);
+    throw new ConfigError(`unknown option ${JSON.stringify(option || message)} (try --help)`);
   }
-  const configFile = flags.get("--config") ?? env.HRANAD_CONFIG;
+  for (const [key, value] of Object.entries(values)) {
+    if (value === "") throw new ConfigError(`option --${key} needs a value`);
+  }
+  const configFile = values.config ?? env.HRANAD_CONFIG;
   const base = configFile !== undefined ? loadConfigFile(configFile) : parseConfig({});
-  const host = flags.get("--host") ?? env.HRANAD_HOST ?? base.host;
-  const portValue = flags.get("--port") ?? env.PORT ?? env.HRANAD_PORT;
-  const dataDir = flags.get("--data-dir") ?? env.HRANAD_DATA_DIR;
-  const logLevel = flags.get("--log-level") ?? env.HRANAD_LOG_LEVEL;
+  const portValue = values.port ?? env.PORT ?? env.HRANAD_PORT;
+  const dataDir = values["data-dir"] ?? env.HRANAD_DATA_DIR;
+  const logLevel = values["log-level"] ?? env.HRANAD_LOG_LEVEL;
   if (logLevel !== undefined && !LOG_LEVELS.has(logLevel)) {
     throw new ConfigError(`--log-level: must be one of ${[...LOG_LEVELS].join(", ")}`);
   }
   return {
-    help,
-    version,
+    help: values.help === true,
+    version: values.version === true,
     config: {
       ...base,
-      host,
+      host: values.host ?? env.HRANAD_HOST ?? base.host,
       port: portValue !== undefined ? port("--port", portValue) : base.port,
       dataDir: dataDir !== undefined ? resolve(dataDir) : base.dataDir,
       logLevel: (logLevel as ServerConfig["logLevel"] | undefined) ?? base.logLevel,

@@ -2,6 +2,8 @@
  * The server's error table: every error a client can see has a stable `code` and an HTTP status.
  * The README's error table is generated from the same facts; keep them in step.
  */
+import type { FastifyReply } from "fastify";
+import { isProtocolError } from "@hranad/hrana-protocol";
 
 /** An error the server answers with `{message, code}` and `status`. */
 export class ServerError extends Error {
@@ -15,67 +17,43 @@ export class ServerError extends Error {
   }
 }
 
-/** Status for errors raised by the packages below, keyed by their `code`. */
-const STATUS_BY_CODE: Readonly<Record<string, number>> = {
-  // requests the server cannot parse
-  PROTOCOL_ERROR: 400,
-  // addressing
-  DATABASE_NOT_FOUND: 404,
-  DATABASE_NAME_INVALID: 404,
-  // batons and streams (the session store's codes)
-  BATON_INVALID: 400,
-  BATON_REUSED: 400,
-  STREAM_BUSY: 409,
-  STREAM_EXPIRED: 400,
-  STREAM_LIFETIME_EXCEEDED: 400,
-  STREAM_KILLED: 400,
-  STREAM_STALLED: 400,
-  STREAM_CLOSED: 400,
-  SERVER_RESTARTED: 400,
-  STREAM_NOT_FOUND: 404,
-  BATON_DATABASE_MISMATCH: 400,
-  BATON_PRINCIPAL_MISMATCH: 403,
-  TOO_MANY_SESSIONS: 429,
-  TRANSACTION_ABORTED: 409,
-  TRANSACTION_TIMEOUT: 409,
-  // capacity and availability: the request may succeed if retried
-  POOL_TIMEOUT: 503,
-  POOL_CLOSED: 503,
-  SERVER_SHUTTING_DOWN: 503,
-  REGISTRY_CLOSED: 503,
-  DATABASE_BUSY: 503,
-  WORKER_FAILED: 503,
-  CONNECTION_CLOSED: 503,
+/** Codes of the errors raised by the packages below, by the HTTP status they are answered with. */
+const CODES_BY_STATUS: Readonly<Record<number, readonly string[]>> = {
+  // requests the server cannot parse; batons and streams that cannot be resumed (the session store's codes)
+  400: ["PROTOCOL_ERROR", "BATON_INVALID", "BATON_REUSED", "BATON_DATABASE_MISMATCH", "STREAM_EXPIRED",
+    "STREAM_LIFETIME_EXCEEDED", "STREAM_KILLED", "STREAM_STALLED", "STREAM_CLOSED", "SERVER_RESTARTED"],
+  403: ["BATON_PRINCIPAL_MISMATCH"],
+  404: ["DATABASE_NOT_FOUND", "DATABASE_NAME_INVALID", "STREAM_NOT_FOUND"],
+  409: ["STREAM_BUSY", "TRANSACTION_ABORTED", "TRANSACTION_TIMEOUT"],
+  429: ["TOO_MANY_SESSIONS"],
   // the client went away while its stream was being opened
-  ABORTED: 499,
+  499: ["ABORTED"],
   // the database file cannot be opened (missing in readwrite mode, not a database…): the operator must act
-  DATABASE_OPEN_FAILED: 500,
-  OPEN_FAILED: 500,
+  500: ["DATABASE_OPEN_FAILED", "OPEN_FAILED"],
+  // capacity and availability: the request may succeed if retried
+  503: ["POOL_TIMEOUT", "POOL_CLOSED", "SERVER_SHUTTING_DOWN", "REGISTRY_CLOSED", "DATABASE_BUSY", "WORKER_FAILED",
+    "CONNECTION_CLOSED"],
 };
 
-interface CodedError {
-  readonly code: string;
-  readonly message: string;
-}
-
-function isCoded(error: unknown): error is CodedError {
-  return (
-    typeof error === "object" &&
-    error !== null &&
-    typeof (error as { code?: unknown }).code === "string" &&
-    typeof (error as { message?: unknown }).message === "string"
-  );
-}
+const STATUS_BY_CODE: Readonly<Record<string, number>> = Object.fromEntries(
+  Object.entries(CODES_BY_STATUS).flatMap(([status, codes]) => codes.map((code) => [code, Number(status)])),
+);
 
 /** The answer for an error that ends a whole HTTP request: a status and a `{message, code}` body. */
 export function toErrorReply(error: unknown): { status: number; message: string; code: string } {
   if (error instanceof ServerError) return { status: error.status, message: error.message, code: error.code };
-  if (isCoded(error)) {
-    const status = STATUS_BY_CODE[error.code];
-    if (status !== undefined) return { status, message: error.message, code: error.code };
-  }
+  if (isProtocolError(error)) return { status: 400, message: error.message, code: "PROTOCOL_ERROR" };
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  const status = typeof code === "string" ? STATUS_BY_CODE[code] : undefined;
+  if (status !== undefined && typeof message === "string") return { status, message, code: code as string };
   return { status: 500, message: "Internal server error", code: "INTERNAL_ERROR" };
 }
 
-/** Codes and statuses in one table, for the README and the `/` index. */
-export const ERROR_STATUSES: Readonly<Record<string, number>> = STATUS_BY_CODE;
+/**
+ * Answers `{message, code}` with a Content-Type of exactly `application/json`: @libsql/client reads an error body
+ * only then (a `; charset=…` suffix makes it fall back to a generic SERVER_ERROR). A Buffer body keeps Fastify
+ * from appending the charset.
+ */
+export function sendError(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
+  return reply.code(status).header("content-type", "application/json").send(Buffer.from(JSON.stringify({ message, code })));
+}

@@ -3,7 +3,6 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import {
   HTTP_ENDPOINTS,
   HTTP_VERSION_PROBES,
-  isProtocolError,
   openCursorBody,
   runPipeline,
   type HttpCodec,
@@ -32,17 +31,18 @@ export function registerHranaHttp(app: FastifyInstance, context: ServerContext):
   }
 }
 
-/** Aborts when the client goes away before the answer is sent. */
-function requestSignal(reply: FastifyReply): AbortSignal {
+/** Aborts when the client goes away before the answer is sent; `onClose` runs when the response ends either way. */
+function clientGone(reply: FastifyReply, onClose?: () => void): AbortSignal {
   const controller = new AbortController();
   reply.raw.once("close", () => {
+    onClose?.();
     if (!reply.raw.writableFinished) controller.abort();
   });
   return controller.signal;
 }
 
 function sendFailure(reply: FastifyReply, codec: HttpCodec, error: unknown): FastifyReply {
-  const answer = isProtocolError(error) ? { status: 400, message: error.message, code: "PROTOCOL_ERROR" } : toErrorReply(error);
+  const answer = toErrorReply(error);
   if (answer.status >= 500) reply.log.error({ err: error }, "request failed");
   // Buffer bodies keep the Content-Type exact (see sendError).
   const body = codec.encodeError({ message: answer.message, code: answer.code });
@@ -54,12 +54,7 @@ function pipeline(context: ServerContext, endpoint: HttpEndpoint) {
   return async (request: FastifyRequest<{ Params: DbParams }>, reply: FastifyReply) => {
     // Everything this response holds counts against the server's pool until it has been sent (or dropped).
     const budget = context.responseBudget();
-    // One listener per request: it gives the budget back, and tells the stream when its client went away mid-request.
-    let onGone: (() => void) | undefined;
-    reply.raw.once("close", () => {
-      budget.release();
-      if (!reply.raw.writableFinished) onGone?.();
-    });
+    const gone = clientGone(reply, () => budget.release());
     try {
       const database = context.resolveDatabase(request, request.params.db);
       const body = codec.decodePipeline(bodyBytes(request), version);
@@ -67,10 +62,7 @@ function pipeline(context: ServerContext, endpoint: HttpEndpoint) {
         version,
         baseUrl: context.config.baseUrl,
         budget,
-        clientGone: () => requestSignal(reply),
-        onClientGone: (listener) => {
-          onGone = listener;
-        },
+        clientGone: gone,
         onInternalError: (error) => reply.log.error({ err: error }, "statement failed"),
       });
       return reply.type(codec.contentType).send(codec.encodePipeline(response));
@@ -91,7 +83,7 @@ function cursor(context: ServerContext, endpoint: HttpEndpoint) {
         codec,
         baseUrl: context.config.baseUrl,
         sendTimeoutMs: context.config.limits.sendTimeoutMs,
-        clientGone: () => requestSignal(reply),
+        clientGone: clientGone(reply),
         abort: () => {
           if (!reply.raw.writableFinished) reply.raw.destroy();
         },
@@ -106,7 +98,5 @@ function cursor(context: ServerContext, endpoint: HttpEndpoint) {
 }
 
 function bodyBytes(request: FastifyRequest): Uint8Array {
-  const body = request.body;
-  if (body instanceof Uint8Array) return body;
-  return new Uint8Array(0);
+  return request.body instanceof Uint8Array ? request.body : new Uint8Array(0);
 }

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { WebSocket } from "ws";
-import { chooseSubprotocol, HranaWsConnection, SUBPROTOCOLS, type WsTransport } from "@hranad/hrana-protocol";
-import { sendError } from "./send-error.js";
+import { HranaWsConnection, refuseSubprotocols } from "@hranad/hrana-protocol";
+import { sendError } from "./errors.js";
 import type { ServerContext } from "./server-context.js";
 import { wsStreamHost } from "./streams.js";
 
@@ -22,18 +22,8 @@ export function registerHranaWebSocket(app: FastifyInstance, context: ServerCont
         if (request.headers.upgrade?.toLowerCase() !== "websocket") return;
         context.resolveDatabase(request, request.params.db);
         if (context.closing) return sendError(reply, 503, "SERVER_SHUTTING_DOWN", "The server is shutting down");
-        const offered = request.headers["sec-websocket-protocol"];
-        if (offered !== undefined) {
-          const protocols = new Set(offered.split(",").map((p) => p.trim()).filter((p) => p.length > 0));
-          if (chooseSubprotocol(protocols) === undefined) {
-            return sendError(
-              reply,
-              400,
-              "WEBSOCKET_PROTOCOL_UNSUPPORTED",
-              `Only these WebSocket subprotocols are supported: ${SUBPROTOCOLS.join(", ")}`,
-            );
-          }
-        }
+        const refused = refuseSubprotocols(request.headers["sec-websocket-protocol"]);
+        if (refused !== undefined) return sendError(reply, 400, "WEBSOCKET_PROTOCOL_UNSUPPORTED", refused);
         return undefined;
       },
       handler: async (request: FastifyRequest<{ Params: DbParams }>, reply: FastifyReply) => {
@@ -43,7 +33,7 @@ export function registerHranaWebSocket(app: FastifyInstance, context: ServerCont
       wsHandler: (socket: WebSocket, request: FastifyRequest<{ Params: DbParams }>) => {
         const database = context.resolveDatabase(request, request.params.db);
         sockets.add(socket);
-        const connection = new HranaWsConnection(transportOf(socket), wsStreamHost(context, database), context.config.limits, request.log);
+        const connection = new HranaWsConnection(socket, wsStreamHost(context, database), context.config.limits, request.log);
         socket.on("message", (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
           connection.receive(Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data), isBinary);
         });
@@ -55,24 +45,4 @@ export function registerHranaWebSocket(app: FastifyInstance, context: ServerCont
       },
     });
   }
-}
-
-/** The `ws` socket as the Hrana state machine's transport. */
-function transportOf(socket: WebSocket): WsTransport {
-  return {
-    get protocol() {
-      return socket.protocol;
-    },
-    get bufferedAmount() {
-      return socket.bufferedAmount;
-    },
-    get open() {
-      return socket.readyState === socket.OPEN;
-    },
-    send: (data, binary, written) => socket.send(data, { binary }, () => written()),
-    close: (code, reason) => socket.close(code, reason),
-    terminate: () => socket.terminate(),
-    pause: () => socket.pause(),
-    resume: () => socket.resume(),
-  };
 }

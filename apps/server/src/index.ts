@@ -1,4 +1,4 @@
-export { startServer, type HranadServer, DEFAULT_DATABASE } from "./server.js";
+export { startServer, type HranadServer } from "./server.js";
 export type { ServerContext } from "./server-context.js";
 export {
   parseConfig,
@@ -12,5 +12,5 @@ export {
   type DatabaseSettings,
   type DatabaseMode,
 } from "./config.js";
-export { ServerError, ERROR_STATUSES } from "./errors.js";
+export { ServerError } from "./errors.js";
 export { VERSION } from "./version.js";

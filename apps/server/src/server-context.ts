@@ -8,6 +8,11 @@ import type { ServerConfig } from "./config.js";
 /** Who a request is. Open mode has one principal with full access to every database. */
 export const ANONYMOUS = "anonymous";
 
+/** A loopback host name or address (`localhost`, `127.x.x.x`, `::1`, `::ffff:127.x.x.x`). */
+export function isLoopback(address: string | undefined): boolean {
+  return address === "localhost" || address === "::1" || /^(::ffff:)?127\./.test(address ?? "");
+}
+
 /** Everything a request handler needs, built once per server. */
 export interface ServerContext {
   readonly config: ServerConfig;

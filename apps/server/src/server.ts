@@ -6,16 +6,15 @@ import websocket from "@fastify/websocket";
 import { WorkerPool, type Driver } from "@hranad/driver";
 import { betterSqlite3Driver } from "@hranad/driver-better-sqlite3";
 import { libsqlDriver } from "@hranad/driver-libsql";
-import { Registry, WalGuard, type DatabaseConfig } from "@hranad/registry";
-import { ByteBudget, chooseSubprotocol, ResponseBudget } from "@hranad/hrana-protocol";
+import { Registry, WalGuard } from "@hranad/registry";
+import { addressedDatabase, ByteBudget, chooseSubprotocol, printableName, ResponseBudget } from "@hranad/hrana-protocol";
 import { SessionStore } from "@hranad/session-store";
 import { Replicator, replicatedNames } from "@hranad/replication";
 import type { ServerConfig } from "./config.js";
 import { registerAdmin } from "./admin.js";
-import { ServerError, toErrorReply } from "./errors.js";
+import { sendError, ServerError, toErrorReply } from "./errors.js";
 import { registerHranaHttp } from "./hrana-http.js";
 import { registerHranaWebSocket, type WebSocketRegistry } from "./hrana-ws.js";
-import { sendError } from "./send-error.js";
 import type { ServerContext } from "./server-context.js";
 import { VERSION } from "./version.js";
 
@@ -34,9 +33,6 @@ export interface HranadServer {
 
 const DRIVERS: readonly Driver[] = [betterSqlite3Driver, libsqlDriver];
 
-/** The name Hrana paths address when they carry no database segment. */
-export const DEFAULT_DATABASE = "default";
-
 /** Builds the server (routes, registry, session store) and starts listening. */
 export async function startServer(config: ServerConfig): Promise<HranadServer> {
   mkdirSync(config.dataDir, { recursive: true });
@@ -47,28 +43,21 @@ export async function startServer(config: ServerConfig): Promise<HranadServer> {
     dataDir: config.dataDir,
     drivers: DRIVERS,
     defaultDriver: "better-sqlite3",
-    databases: config.databases.map(
-      (d): DatabaseConfig => ({
-        name: d.name,
-        ...(d.path !== undefined ? { path: d.path } : {}),
-        ...(d.driver !== undefined ? { driver: d.driver } : {}),
-        mode: d.mode ?? "create",
-        ...(replicated.has(d.name) ? { externalCheckpoints: true } : {}),
-      }),
-    ),
+    databases: config.databases.map((d) => ({
+      ...d,
+      mode: d.mode ?? "create",
+      ...(replicated.has(d.name) ? { externalCheckpoints: true } : {}),
+    })),
     defaults: {
       busyTimeoutMs: config.limits.busyTimeoutMs,
       statementTimeoutMs: config.limits.statementTimeoutMs,
       maxConnections: config.limits.maxConnections,
       maxResultBytes: config.limits.maxResultBytes,
+      inlineBudgetMs: config.limits.inlineBudgetMs,
     },
   });
-  const store = new SessionStore({
-    idleTimeoutMs: config.limits.idleTimeoutMs,
-    maxLifetimeMs: config.limits.maxLifetimeMs,
-    maxSessionsPerDatabase: config.limits.maxSessionsPerDatabase,
-    ...(config.limits.transactionTimeoutMs > 0 ? { transactionTimeoutMs: config.limits.transactionTimeoutMs } : {}),
-  });
+  // The limits carry the store's option names (idleTimeoutMs, maxLifetimeMs, maxSessionsPerDatabase, transactionTimeoutMs).
+  const store = new SessionStore(config.limits);
   // A worker takes ~100 ms to start: have a few warm before the first request needs one.
   await WorkerPool.shared().prewarm(Math.min(4, config.databases.length + 1));
   const reaper = new AbortController();
@@ -108,21 +97,15 @@ export async function startServer(config: ServerConfig): Promise<HranadServer> {
     replication,
     startedAt,
     buffered,
-    responseBudget: () =>
-      new ResponseBudget({
-        maxResponseBytes: config.limits.maxResponseBytes,
-        maxResultBytes: config.limits.maxResultBytes,
-        pool: buffered,
-      }),
+    // maxResponseBytes and maxResultBytes, drawing on the server's pool.
+    responseBudget: () => new ResponseBudget({ ...config.limits, pool: buffered }),
     get closing() {
       return closing;
     },
     resolveDatabase(request, pathName) {
-      const name = pathName ?? databaseFromHost(request.hostname, registry) ?? DEFAULT_DATABASE;
-      if (!registry.has(name)) {
-        throw new ServerError(404, "DATABASE_NOT_FOUND", `Database "${safeName(name)}" does not exist`);
-      }
-      return name;
+      const name = addressedDatabase(request.hostname, pathName, (db) => registry.has(db));
+      if (registry.has(name)) return name;
+      throw new ServerError(404, "DATABASE_NOT_FOUND", `Database "${printableName(name)}" does not exist`);
     },
   };
 
@@ -134,18 +117,12 @@ export async function startServer(config: ServerConfig): Promise<HranadServer> {
   // Permissive CORS, as sqld: browsers use @libsql/client directly.
   app.addHook("onRequest", async (request, reply) => {
     reply.header("access-control-allow-origin", "*");
-    if (closing && request.method !== "OPTIONS") {
-      return sendError(reply.header("connection", "close"), 503, "SERVER_SHUTTING_DOWN", "The server is shutting down");
-    }
     if (request.method === "OPTIONS") {
-      reply
-        .header("access-control-allow-methods", "GET, POST, OPTIONS")
-        .header("access-control-allow-headers", request.headers["access-control-request-headers"] ?? "*")
-        .header("access-control-max-age", "86400")
-        .code(204)
-        .send();
-      return reply;
+      const allowHeaders = request.headers["access-control-request-headers"] ?? "*";
+      const preflight = { "access-control-allow-methods": "GET, POST, OPTIONS", "access-control-allow-headers": allowHeaders };
+      return reply.headers({ ...preflight, "access-control-max-age": "86400" }).code(204).send();
     }
+    if (closing) return sendError(reply.header("connection", "close"), 503, "SERVER_SHUTTING_DOWN", "The server is shutting down");
     return undefined;
   });
 
@@ -248,18 +225,4 @@ export async function startServer(config: ServerConfig): Promise<HranadServer> {
       return closed;
     },
   };
-}
-
-/** `<db>.example.com` addresses `<db>` when `<db>` is a declared database (never for IP addresses). */
-function databaseFromHost(hostname: string, registry: Registry): string | undefined {
-  const host = hostname.replace(/:\d+$/, "");
-  if (/^[\d.]+$/.test(host) || host.startsWith("[")) return undefined;
-  const first = host.split(".")[0];
-  if (first === undefined || host.indexOf(".") < 0) return undefined;
-  return registry.has(first) ? first : undefined;
-}
-
-/** A database name safe to echo back (it came from a URL). */
-function safeName(name: string): string {
-  return name.length > 64 ? `${name.slice(0, 64)}…` : name.replace(/[^\x20-\x7e]/g, "?");
 }

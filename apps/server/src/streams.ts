@@ -3,9 +3,6 @@ import type { Session } from "@hranad/session-store";
 import { ServerError, toErrorReply } from "./errors.js";
 import { ANONYMOUS, type ServerContext } from "./server-context.js";
 
-/** How long opening a WebSocket stream may wait for the database and a connection. */
-const WS_OPEN_TIMEOUT_MS = 30_000;
-
 /**
  * Opens a session on `database`: a handle on the database, then a pinned connection. Refused once shutdown began —
  * also when it began while this open waited, because shutdown has already rolled the other streams back and a
@@ -15,13 +12,8 @@ async function openSession(context: ServerContext, database: string, signal: Abo
   const shuttingDown = () => new ServerError(503, "SERVER_SHUTTING_DOWN", "The server is shutting down");
   if (context.closing) throw shuttingDown();
   const handle = await context.registry.get(database, signal);
-  let session: Session;
-  try {
-    session = await context.store.open(handle.database, handle, ANONYMOUS, handle.database.readOnly, signal);
-  } catch (error) {
-    handle.release(); // idempotent: the store may already have dropped it
-    throw error;
-  }
+  // The store owns the handle from here: it releases it when the open fails.
+  const session = await context.store.open(handle.database, handle, ANONYMOUS, handle.database.readOnly, signal);
   if (context.closing) {
     await context.store.close(session);
     throw shuttingDown();
@@ -35,6 +27,15 @@ export function httpStreamHost(context: ServerContext, database: string): HttpSt
   return {
     open: (signal) => openSession(context, database, signal),
     resume: (baton) => store.resume(baton, database, ANONYMOUS),
+    // A one-shot pipeline may run on the database's main-thread connection: no session, nothing kept after it.
+    async inline(signal) {
+      if (context.closing) return undefined;
+      const handle = await context.registry.get(database, signal);
+      const lease = handle.database.pool.inline?.();
+      if (lease === undefined || context.closing) return void (await lease?.release(), handle.release());
+      if (handle.database.readOnly) await lease.setReadOnly(true);
+      return { connection: lease, release: () => lease.release().finally(() => handle.release()) };
+    },
     baton: (session) => store.baton(session),
     peekBaton: (session) => store.peekBaton(session),
     close: (session) => store.close(session),
@@ -50,7 +51,8 @@ export function httpStreamHost(context: ServerContext, database: string): HttpSt
 export function wsStreamHost(context: ServerContext, database: string): WsStreamHost<Session> {
   const { store } = context;
   return {
-    open: () => openSession(context, database, AbortSignal.timeout(WS_OPEN_TIMEOUT_MS)),
+    // Opening may wait 30 s for the database and a connection.
+    open: () => openSession(context, database, AbortSignal.timeout(30_000)),
     begin: (session) => store.markBusy(session),
     end: (session) => store.markIdle(session),
     close: (session) => store.close(session),

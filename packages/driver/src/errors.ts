@@ -27,7 +27,9 @@ export type DriverErrorCode =
   /** The worker hosting the connection died. */
   | "WORKER_FAILED"
   /** A statement's rows exceed the result size limit (a cursor streams them instead), or one row of a cursor does. */
-  | "RESPONSE_TOO_LARGE";
+  | "RESPONSE_TOO_LARGE"
+  /** Internal, never shown to a client: an inline unit of work must be re-run on a worker connection. */
+  | "INLINE_REDIRECT";
 
 /** An error raised by hranad's driver layer itself. */
 export class DriverError extends Error {

@@ -8,3 +8,4 @@ export { statementKind, type StatementKind } from "./statement-kind.js";
 export { checkValue, checkStatement, rowBytes } from "./values.js";
 export { sqliteBaseCodeName, sqliteCodeName, sqliteCodeNumber } from "./sqlite-codes.js";
 export type { EngineConnection, EngineCursor, EngineModule, EngineOpenOptions, CursorChunk } from "./engine/types.js";
+export { InlineRedirect, InlineShare, isInlineRedirect, isTransactionControl } from "./host/inline.js";

@@ -57,6 +57,11 @@ export interface OpenOptions {
   readonly walAutocheckpointPages?: number;
   /** Idle connections beyond one are closed after this many milliseconds unused. Default 30000. */
   readonly idleConnectionTimeoutMs?: number;
+  /**
+   * Deadline, in ms, of a statement run on the pool's main-thread connection (`Pool.inline`); a request spends at
+   * most three times this inline before the rest of it goes to a worker. Default 2; 0 turns inline work off.
+   */
+  readonly inlineBudgetMs?: number;
 }
 
 /** What a driver can and cannot do. Declared, never faked. */
@@ -105,6 +110,11 @@ export interface Pool {
    * pool's acquire timeout (or `timeoutMs`), `ABORTED` when the signal aborts, `POOL_CLOSED` after `close`.
    */
   acquire(signal?: AbortSignal, timeoutMs?: number): Promise<Connection>;
+  /**
+   * The pool's main-thread connection for one short request, or undefined (none, in use, still opening, or the main
+   * thread's share of statement time is spent). Release it before the request ends.
+   */
+  inline?(): InlineLease | undefined;
   /** Runs a WAL checkpoint on an idle connection of the pool. */
   checkpoint(mode?: CheckpointMode): Promise<CheckpointResult>;
   stats(): PoolStats;
@@ -229,6 +239,28 @@ export interface Connection {
   interrupt(): void;
   /** Returns the connection to its pool (rolling back any open transaction first). Idempotent. */
   release(): Promise<void>;
+}
+
+/**
+ * A lease of a pool's main-thread connection, for one short request. Its statements never wait for a lock (busy
+ * timeout 0) and stop at a deadline of a few milliseconds. Work is done in units (a request of a pipeline): when a
+ * statement of a unit meets a lock, outlives its deadline, or the unit outgrows its budget, the lease rolls the unit
+ * back and throws `InlineRedirect` — only if the unit began outside a transaction, on a connection holding no user
+ * state, and has committed nothing yet; the caller then re-runs the whole unit (and the rest) on a worker
+ * connection. Otherwise the statement's own error is thrown, as on any connection.
+ */
+export interface InlineLease extends Connection {
+  /** Starts a unit of work; `key` names it (its SQL) so that a unit found slow goes to a worker next time. */
+  beginUnit(key: string): void;
+  /** Whether a unit of this key was found slow here before. */
+  knownSlow(key: string): boolean;
+}
+
+/** The main thread's inline work, process-wide. */
+export interface InlineStats {
+  readonly statements: number;
+  readonly redirects: number;
+  readonly usedMsThisWindow: number;
 }
 
 /** A changeset capture attached to one connection (the SQLite session extension). */

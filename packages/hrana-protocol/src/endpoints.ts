@@ -109,6 +109,17 @@ export function chooseSubprotocol(offered: Iterable<string>): string | undefined
   return undefined;
 }
 
+/**
+ * Checks a `Sec-WebSocket-Protocol` request header before the upgrade: undefined when the client offered none or
+ * one this server speaks, else the message to refuse the upgrade with (`WEBSOCKET_PROTOCOL_UNSUPPORTED`).
+ */
+export function refuseSubprotocols(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  const offered = header.split(",").map((p) => p.trim()).filter((p) => p.length > 0);
+  if (chooseSubprotocol(offered) !== undefined) return undefined;
+  return `Only these WebSocket subprotocols are supported: ${SUBPROTOCOLS.join(", ")}`;
+}
+
 /** The version and codec a negotiated subprotocol speaks (no subprotocol: Hrana 1 over JSON). */
 export function subprotocolSpec(protocol: string): { readonly version: ProtocolVersion; readonly codec: WsCodec } {
   const name = protocol.trim().toLowerCase();

@@ -5,7 +5,7 @@
  * a condition that does not point backwards, a request the version lacks, a duplicate `store_sql` id); a statement
  * failure becomes a `StreamResult` of type `error` (or a step error inside a batch); anything else is a result.
  */
-import { DriverError, type Connection, type RowCursor, type Statement, type StatementResult } from "@hranad/driver";
+import { DriverError, isInlineRedirect, type Connection, type RowCursor, type Statement, type StatementResult } from "@hranad/driver";
 import { ResponseBoundError, stmtResultBytes, type ResponseBudget, type RoomBound } from "./budget.js";
 import { toHranaError } from "./hrana-error.js";
 import type {
@@ -230,7 +230,7 @@ export async function executeBatch(conn: Connection, store: SqlStore, batch: Bat
       stepResults[i] = await runBudgeted(conn, step.statement, options.budget);
       outcomes[i] = OK;
     } catch (error) {
-      if (error instanceof ProtocolError) throw error;
+      if (error instanceof ProtocolError || isInlineRedirect(error)) throw error;
       stepErrors[i] = toHranaError(error, options.onInternalError);
       outcomes[i] = FAILED;
     }
@@ -431,7 +431,8 @@ function ok(response: StreamResponse): StreamResult {
 }
 
 function failure(error: unknown, options: ExecutorOptions): StreamResult {
-  if (error instanceof ProtocolError) throw error;
+  // An inline unit to be re-run on a worker is the pipeline's business, never a result.
+  if (error instanceof ProtocolError || isInlineRedirect(error)) throw error;
   return { type: "error", error: toHranaError(error, options.onInternalError) };
 }
 

@@ -4,7 +4,7 @@
  * The host is the server's session store and registry; the HTTP framework only moves bytes and maps the errors these
  * functions throw (`ProtocolError`, or the host's coded errors) to statuses.
  */
-import type { Connection } from "@hranad/driver";
+import { isInlineRedirect, isTransactionControl, type Connection, type InlineLease } from "@hranad/driver";
 import type { ResponseBudget } from "./budget.js";
 import type { HttpCodec } from "./endpoints.js";
 import { cursorEntries, executeStreamRequest } from "./executor.js";
@@ -15,9 +15,11 @@ import type {
   PipelineReqBody,
   PipelineRespBody,
   ProtocolVersion,
+  Stmt,
+  StreamRequest,
   StreamResult,
 } from "./messages.js";
-import { HTTP_MAX_STORED_SQL, HTTP_MAX_STORED_SQL_LENGTH, type SqlStore } from "./sql-store.js";
+import { HTTP_MAX_STORED_SQL, HTTP_MAX_STORED_SQL_LENGTH, MapSqlStore, type SqlStore } from "./sql-store.js";
 
 /** An HTTP stream as the protocol sees it: its connection, its stored SQL, and a signal for being ended under it. */
 export interface HttpStreamHandle extends SqlStore {
@@ -38,29 +40,40 @@ export interface HttpStreamHost<S extends HttpStreamHandle> {
   peekBaton(stream: S): string;
   /** Closes the stream, rolling back its transaction. Idempotent. */
   close(stream: S): Promise<void>;
+  /**
+   * Optional: a main-thread connection for a one-shot pipeline (see `runPipeline`), or undefined when there is none
+   * free now. Resolves quickly: it never waits for a connection.
+   */
+  inline?(signal: AbortSignal): Promise<InlineStream | undefined>;
   /** Ends the stream now, interrupting the statement it runs. Idempotent. */
   terminate(stream: S, reason: "closed" | "stalled"): Promise<void>;
   /** Why the stream was ended under its request, as the client should see it; undefined while it lives. */
   endedError(stream: S): HranaError | undefined;
 }
 
+/** A main-thread connection lent to one pipeline request. */
+export interface InlineStream {
+  readonly connection: InlineLease;
+  /** Gives the connection back (rolling back whatever is open). Called once, before the response is sent. */
+  release(): Promise<void>;
+}
+
 export interface HttpRequestOptions {
   /** Hrana version of the endpoint. */
   readonly version: ProtocolVersion;
   readonly baseUrl: string | null;
-  /** Aborts when the client goes away before the answer is sent. Created only when needed (opening a stream). */
-  readonly clientGone: () => AbortSignal;
+  /**
+   * Aborts when the client goes away before the answer is sent: opening the stream stops waiting, a pipeline's
+   * stream is ended at once (interrupting its statement: it would never receive the next baton, so nobody could
+   * resume it), and a cursor stops reading.
+   */
+  readonly clientGone: AbortSignal;
   readonly onInternalError?: (error: unknown) => void;
 }
 
 export interface PipelineOptions extends HttpRequestOptions {
   /** The response's memory budget (release it once the response is sent). */
   readonly budget: ResponseBudget;
-  /**
-   * Registers a listener for the client going away mid-request. The stream is then ended at once: the client cannot
-   * receive the next baton, so nobody could resume it.
-   */
-  readonly onClientGone: (listener: () => void) => void;
 }
 
 /**
@@ -73,15 +86,30 @@ export async function runPipeline<S extends HttpStreamHandle>(
   body: PipelineReqBody,
   options: PipelineOptions,
 ): Promise<PipelineRespBody> {
-  const stream = body.baton !== null ? host.resume(body.baton) : await host.open(options.clientGone());
+  let results: StreamResult[] = [];
+  let rest = body.requests;
+  // Stored SQL of a stream that begins inline and ends on a worker: the inline part's texts stay visible.
+  let sqlStore: SqlStore | undefined;
+  if (body.baton === null && host.inline !== undefined && inlineEligible(body.requests)) {
+    const inline = await host.inline(options.clientGone);
+    if (inline !== undefined) {
+      sqlStore = new MapSqlStore();
+      const done = await runInline(inline, sqlStore, body.requests, options);
+      results = done.results;
+      if (done.redirectedAt === undefined) return { baton: null, baseUrl: options.baseUrl, results };
+      rest = body.requests.slice(done.redirectedAt);
+    }
+  }
+  const stream = body.baton !== null ? host.resume(body.baton) : await host.open(options.clientGone);
   let settled = false;
-  options.onClientGone(() => {
+  const onGone = (): void => {
     if (!settled) void host.terminate(stream, "closed");
-  });
+  };
+  if (options.clientGone.aborted) onGone();
+  else options.clientGone.addEventListener("abort", onGone, { once: true });
   try {
-    const results: StreamResult[] = [];
     let closed = false;
-    for (const request of body.requests) {
+    for (const request of rest) {
       if (closed) {
         results.push({ type: "error", error: { message: "The stream was closed by an earlier request", code: "STREAM_CLOSED" } });
       } else if (request.type === "close") {
@@ -89,15 +117,7 @@ export async function runPipeline<S extends HttpStreamHandle>(
         results.push({ type: "ok", response: { type: "close" } });
       } else {
         if (stream.signal.aborted) break;
-        results.push(
-          await executeStreamRequest(stream.connection, stream, request, {
-            version: options.version,
-            maxStoredSql: HTTP_MAX_STORED_SQL,
-            maxStoredSqlLength: HTTP_MAX_STORED_SQL_LENGTH,
-            budget: options.budget,
-            ...(options.onInternalError !== undefined ? { onInternalError: options.onInternalError } : {}),
-          }),
-        );
+        results.push(await executeStreamRequest(stream.connection, sqlStore ?? stream, request, executorOptions(options)));
       }
     }
     let baton: string | null = null;
@@ -112,6 +132,132 @@ export async function runPipeline<S extends HttpStreamHandle>(
     await host.close(stream).catch(() => undefined);
     throw error;
   }
+}
+
+function executorOptions(options: PipelineOptions) {
+  return {
+    version: options.version,
+    maxStoredSql: HTTP_MAX_STORED_SQL,
+    maxStoredSqlLength: HTTP_MAX_STORED_SQL_LENGTH,
+    budget: options.budget,
+    ...(options.onInternalError !== undefined ? { onInternalError: options.onInternalError } : {}),
+  };
+}
+
+/**
+ * Runs a one-shot pipeline on the main-thread connection, one unit per request. A unit the connection hands back
+ * (`InlineRedirect`: it met a lock or outlived its budget, and was rolled back whole) and every request after it
+ * are left to a worker stream: `redirectedAt` is the first of them.
+ */
+async function runInline(
+  inline: InlineStream,
+  sqlStore: SqlStore,
+  requests: readonly StreamRequest[],
+  options: PipelineOptions,
+): Promise<{ results: StreamResult[]; redirectedAt: number | undefined }> {
+  const { connection } = inline;
+  const results: StreamResult[] = [];
+  try {
+    for (let i = 0; i < requests.length; i++) {
+      const request = requests[i]!;
+      if (request.type === "close") {
+        results.push({ type: "ok", response: { type: "close" } });
+        continue;
+      }
+      const key = unitKey(request, sqlStore);
+      if (key !== undefined && connection.knownSlow(key)) return { results, redirectedAt: i };
+      if (options.clientGone.aborted) return { results, redirectedAt: i };
+      connection.beginUnit(key ?? "");
+      try {
+        results.push(await executeStreamRequest(connection, sqlStore, request, executorOptions(options)));
+      } catch (error) {
+        if (isInlineRedirect(error)) return { results, redirectedAt: i };
+        throw error;
+      }
+    }
+    return { results, redirectedAt: undefined };
+  } finally {
+    await inline.release();
+  }
+}
+
+/** The SQL a unit runs, naming it for the slow-statement memory. */
+function unitKey(request: StreamRequest, sqlStore: SqlStore): string | undefined {
+  const sqlOf = (stmt: Stmt): string | undefined =>
+    typeof stmt.sql === "string" ? stmt.sql : typeof stmt.sqlId === "number" ? sqlStore.lookupSql(stmt.sqlId) : undefined;
+  switch (request.type) {
+    case "execute":
+      return sqlOf(request.stmt);
+    case "batch":
+      return request.batch.steps.map((step) => sqlOf(step.stmt) ?? "").join("\u0000");
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Whether a pipeline may begin on the main-thread connection: a new stream that the pipeline closes, made of
+ * requests each of which is a unit that can be undone and re-run whole. `execute` of one statement that does not
+ * control a transaction (it runs in autocommit), a `batch` that is one transaction (an unconditional BEGIN first,
+ * no other BEGIN, SAVEPOINT or RELEASE, and after its COMMIT/END/ROLLBACK only ROLLBACKs), and requests that touch
+ * no data. `sequence` (a script that may commit midway) keeps the pipeline on a worker.
+ */
+export function inlineEligible(requests: readonly StreamRequest[]): boolean {
+  if (requests.length < 2 || requests[requests.length - 1]!.type !== "close") return false;
+  // A new stream's stored SQL is what this pipeline stores before using it.
+  const stored = new Map<number, string>();
+  const sqlOf = (stmt: Stmt): string | undefined =>
+    typeof stmt.sql === "string" ? stmt.sql : typeof stmt.sqlId === "number" ? stored.get(stmt.sqlId) : undefined;
+  for (let i = 0; i < requests.length - 1; i++) {
+    const request = requests[i]!;
+    switch (request.type) {
+      case "execute": {
+        const sql = sqlOf(request.stmt);
+        if (sql === undefined || isTransactionControl(sql)) return false;
+        break;
+      }
+      case "batch":
+        if (!transactionalBatch(request.batch.steps.map((step) => ({ condition: step.condition ?? null, sql: sqlOf(step.stmt) })))) {
+          return false;
+        }
+        break;
+      case "store_sql":
+        stored.set(request.sqlId, request.sql);
+        break;
+      case "close_sql":
+        stored.delete(request.sqlId);
+        break;
+      case "describe":
+      case "get_autocommit":
+        break;
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+
+// `BEGIN TRANSACTION READONLY` (libSQL's read batches) is the session store's to interpret: it stays on a worker stream.
+const BEGIN = /^\s*begin\b(?![^;]*\breadonly\b)/i;
+const ENDS_TRANSACTION = /^\s*(commit|end|rollback)\b/i;
+const ROLLBACK = /^\s*rollback\s*;?\s*$/i;
+
+function transactionalBatch(steps: readonly { readonly condition: unknown; readonly sql: string | undefined }[]): boolean {
+  const first = steps[0];
+  if (first === undefined || first.condition !== null || first.sql === undefined || !BEGIN.test(first.sql)) return false;
+  let ended = false;
+  for (let i = 1; i < steps.length; i++) {
+    const sql = steps[i]!.sql;
+    if (sql === undefined) return false;
+    if (ended) {
+      if (!ROLLBACK.test(sql)) return false;
+    } else if (ENDS_TRANSACTION.test(sql)) {
+      ended = true;
+    } else if (isTransactionControl(sql)) {
+      return false;
+    }
+  }
+  return ended;
 }
 
 export interface CursorOptions extends HttpRequestOptions {
@@ -142,7 +288,7 @@ export async function openCursorBody<S extends HttpStreamHandle>(
   body: CursorReqBody,
   options: CursorOptions,
 ): Promise<AsyncIterable<string | Uint8Array>> {
-  const clientGone = options.clientGone();
+  const clientGone = options.clientGone;
   const stream = body.baton !== null ? host.resume(body.baton) : await host.open(clientGone);
   let entries: AsyncIterable<CursorEntry>;
   let head: string | Uint8Array;

@@ -36,12 +36,14 @@ export {
   HTTP_VERSION_PROBES,
   SUBPROTOCOLS,
   chooseSubprotocol,
+  refuseSubprotocols,
   subprotocolSpec,
   type HttpCodec,
   type HttpEndpoint,
   type WsCodec,
 } from "./endpoints.js";
 export { HranaWsConnection } from "./ws-connection.js";
+export { addressedDatabase, printableName, DEFAULT_DATABASE } from "./addressing.js";
 export {
   WS_CLOSE,
   type WsTransport,

@@ -495,11 +495,11 @@ export class HranaWsConnection<S extends WsStreamHandle> {
 
   /** Hands a reply to the socket; its bytes stay in the server's pool until they are written out. */
   #write(encoded: string | Uint8Array, budget: ResponseBudget | undefined): void {
-    if (this.#disposed || !this.#socket.open) {
+    if (this.#disposed || this.#socket.readyState !== this.#socket.OPEN) {
       budget?.release();
       return;
     }
-    this.#socket.send(encoded, this.#codec.binary, () => {
+    this.#socket.send(encoded, { binary: this.#codec.binary }, () => {
       budget?.release();
       this.#flow.flushed();
     });
@@ -518,7 +518,7 @@ export class HranaWsConnection<S extends WsStreamHandle> {
     // A close reason is at most 123 bytes.
     const bytes = Buffer.from(reason, "utf8");
     const trimmed = bytes.length > 123 ? bytes.subarray(0, 120).toString("utf8") + "…" : reason;
-    if (this.#socket.open) this.#socket.close(code, Buffer.byteLength(trimmed) > 123 ? reason.slice(0, 60) : trimmed);
+    if (this.#socket.readyState === this.#socket.OPEN) this.#socket.close(code, Buffer.byteLength(trimmed) > 123 ? reason.slice(0, 60) : trimmed);
     void this.dispose();
   }
 
@@ -548,7 +548,7 @@ export class HranaWsConnection<S extends WsStreamHandle> {
       }),
     );
     this.#sql.clear();
-    if (this.#socket.open) this.#socket.close(CLOSE_NORMAL, "Goodbye");
+    if (this.#socket.readyState === this.#socket.OPEN) this.#socket.close(CLOSE_NORMAL, "Goodbye");
   }
 }
 

@@ -3,16 +3,17 @@ import type { Connection } from "@hranad/driver";
 import type { ByteBudget, ResponseBudget } from "./budget.js";
 import type { HranaError } from "./messages.js";
 
-/** The socket a Hrana WebSocket connection speaks over. */
+/** The socket a Hrana WebSocket connection speaks over: the subset of a `ws` WebSocket it uses, so a `ws` socket is one as it is. */
 export interface WsTransport {
   /** The negotiated subprotocol (empty: none, which is Hrana 1 over JSON). */
   readonly protocol: string;
   /** Bytes handed to `send` and not yet written to the network. */
   readonly bufferedAmount: number;
-  /** Whether the socket is open (it can still send). */
-  readonly open: boolean;
+  /** The socket's state; it can still send while this equals `OPEN`. */
+  readonly readyState: number;
+  readonly OPEN: number;
   /** Sends one message; `written` is called once it has been written to the network (or dropped). */
-  send(data: string | Uint8Array, binary: boolean, written: () => void): void;
+  send(data: string | Uint8Array, options: { binary: boolean }, written: (error?: Error) => void): void;
   /** Starts the closing handshake with this code and reason (at most 123 bytes). */
   close(code: number, reason: string): void;
   /** Drops the connection at once. */

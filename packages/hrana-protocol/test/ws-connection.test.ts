@@ -33,10 +33,11 @@ class MemoryTransport implements WsTransport {
   get bufferedAmount(): number {
     return this.unsent;
   }
-  get open(): boolean {
-    return this.closed === undefined;
+  readonly OPEN = 1;
+  get readyState(): number {
+    return this.closed === undefined ? this.OPEN : 3;
   }
-  send(data: string | Uint8Array, _binary: boolean, written: () => void): void {
+  send(data: string | Uint8Array, _options: { binary: boolean }, written: () => void): void {
     this.sent.push(JSON.parse(typeof data === "string" ? data : Buffer.from(data).toString("utf8")));
     if (this.unsent > 0) this.#pending.push(written);
     else queueMicrotask(written);

@@ -21,5 +21,5 @@ export {
 } from "./replicator.js";
 export { type DatabaseLag } from "./lag.js";
 export { restoreDatabases, type RestoreOptions, type RestoreResult } from "./restore.js";
-export { writeSnapshot, integrityCheck } from "./sqlite-files.js";
+export { writeSnapshot, takeSnapshot, integrityCheck, type SnapshotFile } from "./sqlite-files.js";
 export { restoreCommand, RESTORE_USAGE, type RestoreCommandIo, type RestoreServerConfig } from "./restore-command.js";

@@ -1,4 +1,7 @@
+import { mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 
 const require = createRequire(import.meta.url);
@@ -55,4 +58,24 @@ export function integrityCheck(path: string): Promise<string[]> {
      try { return db.prepare("PRAGMA integrity_check").all().map((row) => String(Object.values(row)[0])); } finally { db.close(); }`,
     { path },
   );
+}
+
+/** A snapshot in a file of its own; `remove()` deletes it (idempotent). */
+export interface SnapshotFile {
+  readonly path: string;
+  remove(): void;
+}
+
+/** `writeSnapshot` into a new temporary directory, for a caller that streams the copy and then removes it. */
+export async function takeSnapshot(source: string, name = "snapshot"): Promise<SnapshotFile> {
+  const dir = mkdtempSync(join(tmpdir(), "hranad-snapshot-"));
+  const remove = (): void => rmSync(dir, { recursive: true, force: true });
+  const path = join(dir, `${name}.db`);
+  try {
+    await writeSnapshot(source, path);
+  } catch (error) {
+    remove();
+    throw error;
+  }
+  return { path, remove };
 }

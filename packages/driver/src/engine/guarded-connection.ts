@@ -255,7 +255,9 @@ class GuardedConnection implements EngineConnection {
       if (!JOURNAL_MODES.has(options.journalMode)) throw new Error(`unknown journal mode ${options.journalMode}`);
       db.exec(`PRAGMA journal_mode = ${options.journalMode.toUpperCase()}`);
       db.exec(`PRAGMA journal_size_limit = ${Math.trunc(options.journalSizeLimitBytes)}`);
-      db.exec(`PRAGMA wal_autocheckpoint = ${Math.trunc(options.walAutocheckpointPages)}`);
+      if (options.walAutocheckpointPages !== undefined) {
+        db.exec(`PRAGMA wal_autocheckpoint = ${Math.max(0, Math.trunc(options.walAutocheckpointPages))}`);
+      }
     }
     if (!SYNCHRONOUS.has(options.synchronous)) throw new Error(`unknown synchronous mode ${options.synchronous}`);
     db.exec(`PRAGMA synchronous = ${options.synchronous.toUpperCase()}`);

@@ -26,8 +26,11 @@ export interface EngineOpenOptions {
   readonly maxResultBytes: number;
   /** `PRAGMA journal_size_limit` of writable file connections (-1 = none); validated by the driver. */
   readonly journalSizeLimitBytes: number;
-  /** `PRAGMA wal_autocheckpoint` of writable file connections (0 = none); validated by the driver. */
-  readonly walAutocheckpointPages: number;
+  /**
+   * `PRAGMA wal_autocheckpoint` in pages; absent: SQLite's default (1000). The main-thread connection sets 0: a
+   * checkpoint's writes and syncs must not run on the event loop (worker connections and the WAL guard do them).
+   */
+  readonly walAutocheckpointPages?: number;
 }
 
 /** One chunk of a cursor. `affectedRowCount`/`lastInsertRowid` are final once `done` is true. */

@@ -77,6 +77,8 @@ export function createThreadedDriver(options: ThreadedDriverOptions): Driver {
         acquireTimeoutMs: nonNegative(open.acquireTimeoutMs, 5000, "acquireTimeoutMs"),
         closeTimeoutMs,
         idleConnectionTimeoutMs: nonNegative(open.idleConnectionTimeoutMs, 30_000, "idleConnectionTimeoutMs"),
+        // Inline work needs the guard's deadline; a database opened without one keeps all work on workers.
+        inlineBudgetMs: engineOptions.statementTimeoutMs > 0 && path !== ":memory:" ? nonNegative(open.inlineBudgetMs, 2, "inlineBudgetMs") : 0,
       });
     },
   };

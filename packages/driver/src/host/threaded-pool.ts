@@ -4,10 +4,12 @@ import type {
   CheckpointMode,
   CheckpointResult,
   Connection,
+  InlineLease,
   OpenMode,
   Pool,
   PoolStats,
 } from "../types.js";
+import { InlineConnection, InlineShare } from "./inline.js";
 import { PooledConnection } from "./pooled-connection.js";
 import { WorkerConnection } from "./worker-connection.js";
 import type { WorkerPool } from "./worker-pool.js";
@@ -30,9 +32,13 @@ export interface ThreadedPoolSettings {
   readonly closeTimeoutMs: number;
   /** Idle connections beyond the first are closed after this long unused (their workers go back). Default 30 000. */
   readonly idleConnectionTimeoutMs?: number;
+  /** Deadline of an inline statement (the main-thread connection); 0: no inline work. */
+  readonly inlineBudgetMs?: number;
 }
 
 const DEFAULT_IDLE_CONNECTION_TIMEOUT_MS = 30_000;
+/** About SQLite's automatic checkpoint (1000 pages) for small writes. */
+const INLINE_COMMITS_PER_CHECKPOINT = 200;
 
 /**
  * A bounded pool of worker-hosted connections to one database. Connections open lazily; callers wait in FIFO
@@ -53,6 +59,10 @@ export class ThreadedPool implements Pool {
   #sweeper: NodeJS.Timeout | undefined;
   #closing: Promise<void> | undefined;
   #drained: (() => void) | undefined;
+  /** The main-thread connection for short work: opened on first demand, replaced when a user left state on it. */
+  #inline: InlineConnection | undefined;
+  #inlineOpening: Promise<void> | undefined;
+  #inlineCommits = 0;
 
   private constructor(settings: ThreadedPoolSettings) {
     this.#settings = settings;
@@ -74,6 +84,44 @@ export class ThreadedPool implements Pool {
       this.#leases.add(lease);
       return lease;
     });
+  }
+
+  inline(): InlineLease | undefined {
+    const budget = this.#settings.inlineBudgetMs ?? 0;
+    if (budget <= 0 || this.#closing) return undefined;
+    if (this.#inline?.dirty === true && !this.#inline.leased) {
+      this.#inline.close();
+      this.#inline = undefined;
+    }
+    if (this.#inline === undefined) {
+      this.#openInline(budget);
+      return undefined;
+    }
+    return this.#inline.lease();
+  }
+
+  #openInline(budget: number): void {
+    if (this.#inlineOpening !== undefined) return;
+    const settings = {
+      statementBudgetMs: budget,
+      unitBudgetMs: budget * 3,
+      share: InlineShare.shared,
+      // The main-thread connection never checkpoints (a checkpoint syncs files): a worker does it every so many commits.
+      onCommitted: () => {
+        if (++this.#inlineCommits % INLINE_COMMITS_PER_CHECKPOINT !== 0 || this.#closing) return;
+        void this.checkpoint("passive").catch(() => undefined);
+      },
+    };
+    this.#inlineOpening = InlineConnection.open(this.#settings.engine, this.#settings.open, settings).then(
+      (connection) => {
+        this.#inlineOpening = undefined;
+        if (this.#closing) connection.close();
+        else this.#inline = connection;
+      },
+      () => {
+        // The engine cannot open here: this pool's work stays on workers. (Kept pending, so it is not retried.)
+      },
+    );
   }
 
   async checkpoint(mode: CheckpointMode = "passive"): Promise<CheckpointResult> {
@@ -103,6 +151,9 @@ export class ThreadedPool implements Pool {
   async #close(): Promise<void> {
     clearInterval(this.#sweeper);
     this.#sweeper = undefined;
+    await this.#inlineOpening;
+    this.#inline?.close();
+    this.#inline = undefined;
     for (const waiter of this.#waiters.splice(0)) {
       waiter.settle();
       waiter.reject(new DriverError("POOL_CLOSED", "The pool was closed"));

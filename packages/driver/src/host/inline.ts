@@ -1,0 +1,327 @@
+/**
+ * Short work on the main thread: one engine connection per database, opened in this thread, that runs one-shot
+ * requests without a round trip to a worker. It never waits and never runs long: its busy timeout is 0 and its
+ * statement deadline is a few milliseconds (the guard's), and the process caps the main thread's share of
+ * statement time. Work that meets a lock or outlives its budget is handed back to the caller to be re-run on a
+ * worker connection — but only when that is provably safe (see `InlineLease`).
+ */
+import { DriverError, SqliteError } from "../errors.js";
+import { LruCache } from "../lru-cache.js";
+import { statementKind } from "../statement-kind.js";
+import type { EngineConnection, EngineModule, EngineOpenOptions } from "../engine/types.js";
+import type {
+  DescribeResult,
+  InlineLease,
+  InlineStats,
+  RowCursor,
+  Statement,
+  StatementResult,
+} from "../types.js";
+
+/** Thrown by an inline lease: re-run the unit of work on a worker connection (nothing of it persisted). */
+export class InlineRedirect extends DriverError {
+  constructor(
+    readonly reason: "slow" | "busy" | "share" | "explain",
+    message: string,
+  ) {
+    super("INLINE_REDIRECT", message);
+  }
+}
+
+export function isInlineRedirect(error: unknown): error is InlineRedirect {
+  return error instanceof InlineRedirect;
+}
+
+/**
+ * The main thread's share of statement time, process-wide: at most `share` of each `windowMs` is spent running
+ * statements inline; past it, inline leases are refused (and running units redirected) until the next window.
+ */
+export class InlineShare {
+  static readonly shared = new InlineShare(0.25, 1000);
+  #windowStart = 0;
+  #used = 0;
+  #statements = 0;
+  #redirects = 0;
+
+  constructor(
+    readonly share: number,
+    readonly windowMs: number,
+  ) {}
+
+  #roll(now: number): void {
+    if (now - this.#windowStart >= this.windowMs) {
+      this.#windowStart = now;
+      this.#used = 0;
+    }
+  }
+
+  /** Whether inline work may start now. */
+  available(now = performance.now()): boolean {
+    this.#roll(now);
+    return this.#used < this.share * this.windowMs;
+  }
+
+  charge(ms: number, now = performance.now()): void {
+    this.#roll(now);
+    this.#used += ms;
+    this.#statements += 1;
+  }
+
+  redirected(): void {
+    this.#redirects += 1;
+  }
+
+  stats(): InlineStats {
+    return { statements: this.#statements, redirects: this.#redirects, usedMsThisWindow: this.#used };
+  }
+}
+
+export interface InlineSettings {
+  /** Deadline of one inline statement, in ms (the guard interrupts it). */
+  readonly statementBudgetMs: number;
+  /** Statement time one unit of work may spend inline before the rest of it is redirected. */
+  readonly unitBudgetMs: number;
+  readonly share: InlineShare;
+  /** Called when a lease that committed writes is given back (the pool checkpoints on a worker now and then). */
+  readonly onCommitted?: () => void;
+}
+
+/** How long a unit found slow goes straight to a worker. */
+const SLOW_MEMORY_MS = 10_000;
+const TRANSACTION_CONTROL = /^\s*(begin|commit|end|rollback|savepoint|release)\b/i;
+const EXPLAIN = /^\s*explain\b/i;
+
+/**
+ * The main-thread connection of one database. At most one lease at a time: the connection is synchronous, but its
+ * user awaits between statements, and another request must never run inside that user's transaction.
+ */
+export class InlineConnection {
+  readonly #engine: EngineConnection;
+  readonly #settings: InlineSettings;
+  readonly #slow = new LruCache<string, number>(1024);
+  #lease: Lease | undefined;
+  #closed = false;
+  #dirty = false;
+
+  private constructor(engine: EngineConnection, settings: InlineSettings) {
+    this.#engine = engine;
+    this.#settings = settings;
+  }
+
+  /** Opens the engine in this thread with busy timeout 0 and the inline deadline. */
+  static async open(engineUrl: string, options: EngineOpenOptions, settings: InlineSettings): Promise<InlineConnection> {
+    const engine = (await import(engineUrl)) as EngineModule;
+    const connection = engine.open({
+      ...options,
+      busyTimeoutMs: 0,
+      statementTimeoutMs: settings.statementBudgetMs,
+      walAutocheckpointPages: 0,
+    });
+    return new InlineConnection(connection, settings);
+  }
+
+  get leased(): boolean {
+    return this.#lease !== undefined;
+  }
+
+  /** A lease for one request, or undefined while leased, closed, or past the main thread's share. */
+  lease(): InlineLease | undefined {
+    if (this.#lease !== undefined || this.#closed || !this.#settings.share.available()) return undefined;
+    const lease = new Lease(this.#engine, this.#settings, this.#slow, (committed) => this.#giveBack(lease, committed));
+    this.#lease = lease;
+    return lease;
+  }
+
+  /** Whether the connection must be replaced (a user left state the reset could not clear). */
+  get dirty(): boolean {
+    return this.#dirty;
+  }
+
+  #giveBack(lease: Lease, committed: boolean): void {
+    if (this.#lease !== lease) return;
+    this.#lease = undefined;
+    try {
+      if (!this.#engine.reset()) this.#dirty = true;
+    } catch {
+      this.#dirty = true;
+    }
+    if (committed) this.#settings.onCommitted?.();
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#lease?.invalidate();
+    this.#lease = undefined;
+    try {
+      this.#engine.close();
+    } catch {
+      // closing anyway
+    }
+  }
+}
+
+let nextInlineId = -1;
+
+class Lease implements InlineLease {
+  readonly id = nextInlineId--;
+  readonly #engine: EngineConnection;
+  readonly #settings: InlineSettings;
+  readonly #slow: LruCache<string, number>;
+  readonly #onRelease: (committed: boolean) => void;
+  #released = false;
+  /** Whether anything was committed through this lease. */
+  #committed = false;
+  /** The current unit: whether it may still be redirected, and what it has spent. */
+  #unitKey: string | undefined;
+  #unitRedirectable = false;
+  #unitSpentMs = 0;
+
+  constructor(
+    engine: EngineConnection,
+    settings: InlineSettings,
+    slow: LruCache<string, number>,
+    onRelease: (committed: boolean) => void,
+  ) {
+    this.#engine = engine;
+    this.#settings = settings;
+    this.#slow = slow;
+    this.#onRelease = onRelease;
+  }
+
+  get autocommit(): boolean {
+    return !this.#engine.inTransaction;
+  }
+
+  get readOnly(): boolean {
+    return this.#engine.readOnly;
+  }
+
+  get holdsState(): boolean {
+    return this.#engine.holdsState;
+  }
+
+  knownSlow(key: string): boolean {
+    const until = this.#slow.get(key);
+    return until !== undefined && until > performance.now();
+  }
+
+  /**
+   * Sends units of this key to a worker for a while. Not for ever: a deadline measured in wall time also fires when
+   * the thread was merely descheduled on a busy machine, and a statement's cost changes with its data.
+   */
+  #markSlow(): void {
+    if (this.#unitKey !== undefined) this.#slow.set(this.#unitKey, performance.now() + SLOW_MEMORY_MS);
+  }
+
+  beginUnit(key: string): void {
+    this.#live();
+    this.#unitKey = key;
+    // A unit may be re-run elsewhere only if it starts outside a transaction on a connection that carries nothing a
+    // worker connection would lack: then undoing it leaves exactly the state it started from.
+    this.#unitRedirectable = !this.#engine.inTransaction && !this.#engine.holdsState;
+    this.#unitSpentMs = 0;
+  }
+
+  async execute(statement: Statement): Promise<StatementResult> {
+    return this.#run(statement.sql, () => this.#engine.execute(statement));
+  }
+
+  async executeScript(sql: string): Promise<void> {
+    this.#run(sql, () => this.#engine.executeScript(sql));
+    // A script may commit in the middle: nothing of its unit can be re-run any more.
+    this.#unitRedirectable = false;
+    this.#committed = true;
+  }
+
+  async describe(sql: string): Promise<DescribeResult> {
+    return this.#run(sql, () => this.#engine.describe(sql));
+  }
+
+  async openCursor(_statement: Statement): Promise<RowCursor> {
+    throw new DriverError("NOT_SUPPORTED", "Cursors do not run on the inline connection");
+  }
+
+  async isAutocommit(): Promise<boolean> {
+    this.#live();
+    return !this.#engine.inTransaction;
+  }
+
+  async setReadOnly(on: boolean): Promise<void> {
+    this.#live();
+    this.#engine.setReadOnly(on);
+  }
+
+  interrupt(): void {
+    // Inline statements run synchronously on this thread: nothing can run while one does.
+  }
+
+  async release(): Promise<void> {
+    if (this.#released) return;
+    this.#released = true;
+    this.#onRelease(this.#committed);
+  }
+
+  invalidate(): void {
+    this.#released = true;
+  }
+
+  #live(): void {
+    if (this.#released) throw new DriverError("CONNECTION_CLOSED", "The connection was released");
+  }
+
+  #run<T>(sql: string, call: () => T): T {
+    this.#live();
+    if (this.#unitRedirectable) {
+      if (EXPLAIN.test(sql)) this.#redirect("explain", "EXPLAIN runs on a worker connection");
+      if (this.#unitSpentMs >= this.#settings.unitBudgetMs) {
+        // A unit that outgrows its budget goes straight to a worker next time.
+        this.#markSlow();
+        this.#redirect("slow", "The request outgrew the inline budget");
+      }
+      if (!this.#settings.share.available()) this.#redirect("share", "The main thread's share of statement time is spent");
+    }
+    const wasInTransaction = this.#engine.inTransaction;
+    const started = performance.now();
+    try {
+      const result = call();
+      if (!this.#engine.inTransaction && (wasInTransaction || statementKind(sql) !== "select")) {
+        // A COMMIT (or a ROLLBACK), or a write in autocommit: from here the unit has effects a re-run would repeat.
+        this.#unitRedirectable = false;
+        this.#committed = true;
+      }
+      return result;
+    } catch (error) {
+      const reason = redirectReason(error);
+      if (reason !== undefined && this.#unitRedirectable) {
+        if (reason === "slow") this.#markSlow();
+        this.#redirect(reason, error instanceof Error ? error.message : String(error));
+      }
+      throw error;
+    } finally {
+      const spent = performance.now() - started;
+      this.#unitSpentMs += spent;
+      this.#settings.share.charge(spent);
+    }
+  }
+
+  /** Undoes the unit (it started in autocommit and committed nothing) and tells the caller to re-run it elsewhere. */
+  #redirect(reason: InlineRedirect["reason"], message: string): never {
+    if (this.#engine.inTransaction) this.#engine.executeScript("ROLLBACK");
+    this.#settings.share.redirected();
+    throw new InlineRedirect(reason, message);
+  }
+}
+
+/** Why an inline statement's failure calls for a worker: its deadline, or a lock it would have waited for. */
+function redirectReason(error: unknown): "slow" | "busy" | undefined {
+  if (!(error instanceof SqliteError)) return undefined;
+  if (error.code === "SQLITE_INTERRUPT") return "slow";
+  if (error.code === "SQLITE_BUSY" || error.code === "SQLITE_LOCKED") return "busy";
+  return undefined;
+}
+
+/** Whether an SQL text controls a transaction (the pipeline keeps such requests off the inline connection). */
+export function isTransactionControl(sql: string): boolean {
+  return TRANSACTION_CONTROL.test(sql);
+}
