@@ -99,7 +99,7 @@ describe("a server that replicates", () => {
     } finally {
       await test.close();
     }
-  });
+  }, 30_000);
 });
 
 describe("hranad restore", () => {

@@ -76,7 +76,7 @@ describe("Replicator with the real litestream and a file replica", () => {
     }
     expect(killed).toBe(true);
     await vi.waitFor(() => expect(replicator.status()).toMatchObject({ state: "running", restarts: 1, lastExit: "killed by SIGKILL" }), {
-      timeout: 10_000,
+      timeout: 30_000,
     });
     await replicator.stop();
     db.close();
@@ -127,19 +127,19 @@ describe("Replicator with the real litestream and a file replica", () => {
         expect(lag).toMatchObject({ name: "a", lagMs: 0, exists: true });
         expect(lag!.replicatedAt).not.toBeNull();
       },
-      { timeout: 10_000, interval: 100 },
+      { timeout: 30_000, interval: 100 },
     );
     const pid = replicator.pid!;
     process.kill(pid, "SIGSTOP");
     try {
       db.prepare("INSERT INTO t (v) VALUES ('y')").run();
-      await vi.waitFor(() => expect(replicator.lag()[0]!.lagMs).toBeGreaterThan(0), { timeout: 10_000, interval: 100 });
+      await vi.waitFor(() => expect(replicator.lag()[0]!.lagMs).toBeGreaterThan(0), { timeout: 30_000, interval: 100 });
       const first = replicator.lag()[0]!.lagMs;
-      await vi.waitFor(() => expect(replicator.lag()[0]!.lagMs).toBeGreaterThan(first), { timeout: 10_000, interval: 100 });
+      await vi.waitFor(() => expect(replicator.lag()[0]!.lagMs).toBeGreaterThan(first), { timeout: 30_000, interval: 100 });
     } finally {
       process.kill(pid, "SIGCONT");
     }
-    await vi.waitFor(() => expect(replicator.lag()[0]!.lagMs).toBe(0), { timeout: 10_000, interval: 100 });
+    await vi.waitFor(() => expect(replicator.lag()[0]!.lagMs).toBe(0), { timeout: 30_000, interval: 100 });
     expect(replicator.status()).toMatchObject({ state: "running", restarts: 0, databases: [{ name: "a", lagMs: 0 }] });
     db.close();
   });

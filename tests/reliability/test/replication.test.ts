@@ -31,9 +31,9 @@ const S3rver = require("s3rver") as new (options: object) => S3Server;
 
 /** The documented recovery point: Litestream ships every `syncInterval`; the margin covers its 1 s WAL scan and a slow machine. */
 const SYNC_INTERVAL_MS = 1000;
-const MARGIN_MS = 4000;
+const MARGIN_MS = 6000;
 const BOUND_MS = SYNC_INTERVAL_MS + MARGIN_MS;
-const WRITE_MS = 7000;
+const WRITE_MS = 10_000;
 
 const roots: string[] = [];
 afterAll(() => {
