@@ -125,7 +125,15 @@ export class Replicator {
     return this.#serial(async () => {
       if (this.#state !== "stopped") return;
       this.#state = "running";
-      await this.#spawn();
+      try {
+        await this.#spawn();
+      } catch (error) {
+        clearTimeout(this.#restartTimer);
+        this.#state = "stopping";
+        await this.#terminate();
+        this.#state = "stopped";
+        throw error;
+      }
       this.#pollTimer = setInterval(() => void this.#poll(), this.#pollIntervalMs);
       this.#pollTimer.unref();
     });
@@ -141,8 +149,7 @@ export class Replicator {
       this.#databases = [...databases];
       this.#lag.setDatabases(this.#databases);
       if (this.#state === "stopped" || this.#state === "stopping") return;
-      await this.#terminate();
-      await this.#spawn();
+      await this.#respawn();
     });
   }
 
@@ -150,8 +157,7 @@ export class Replicator {
   restart(): Promise<void> {
     return this.#serial(async () => {
       if (this.#state === "stopped" || this.#state === "stopping") return;
-      await this.#terminate();
-      await this.#spawn();
+      await this.#respawn();
     });
   }
 
@@ -195,6 +201,14 @@ export class Replicator {
   /** Reads Litestream's metrics now and updates the lag (the timer does it every `pollIntervalMs`). */
   async poll(): Promise<void> {
     await this.#poll();
+  }
+
+  /** Stops the running Litestream (final sync) and starts a new one; a pending back-off restart is dropped. */
+  async #respawn(): Promise<void> {
+    clearTimeout(this.#restartTimer);
+    this.#state = "running";
+    await this.#terminate();
+    await this.#spawn();
   }
 
   #serial(task: () => Promise<void>): Promise<void> {

@@ -171,6 +171,14 @@ describe("Replicator with the real litestream and a file replica", () => {
     expect(count(join(target, "a.db"))).toBe(1);
   });
 
+  it("fails to start with a clear message when Litestream exits at once, and stays stopped", async () => {
+    const replicator = new Replicator({ config, databases: [{ name: "a", path: join(dir, "a.db") }], binary: "/bin/false", restartDelayMs: 50 });
+    replicators.push(replicator);
+    await expect(replicator.start()).rejects.toThrow("litestream stopped at start: exited with code 1");
+    await sleep(200);
+    expect(replicator.status()).toMatchObject({ state: "stopped", pid: null, restarts: 0 });
+  });
+
   it("takes a consistent snapshot while a writer commits", async () => {
     const path = join(dir, "a.db");
     const db = openDb(path);
