@@ -15,6 +15,7 @@ import { cursorTests } from "./cursors.js";
 import { deadlineTests } from "./deadline.js";
 import { errorTests } from "./errors.js";
 import { holdsStateTests } from "./holds-state.js";
+import { inlineTests } from "./inline.js";
 import { interruptTests } from "./interrupt.js";
 import { poolTests } from "./pool.js";
 import { readOnlyTests } from "./read-only.js";
@@ -42,5 +43,6 @@ export function runDriverConformance(name: string, makeDriver: () => Driver, opt
     holdsStateTests(ctx);
     boundTests(ctx);
     schemaChangeTests(ctx);
+    inlineTests(ctx);
   });
 }

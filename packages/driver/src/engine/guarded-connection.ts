@@ -226,6 +226,8 @@ class GuardedConnection implements EngineConnection {
   #compiled = false;
   #cursor: GuardedCursor | undefined;
   #closed = false;
+  /** The guard's per-statement deadline now, in ms (0 = none). */
+  #deadlineMs = 0;
 
   constructor(db: NativeDatabase, adapter: NativeAdapter, extensionPath: string, options: EngineOpenOptions) {
     this.#db = db;
@@ -263,6 +265,7 @@ class GuardedConnection implements EngineConnection {
     db.exec(`PRAGMA synchronous = ${options.synchronous.toUpperCase()}`);
     const deadline = Math.max(0, Math.trunc(options.statementTimeoutMs));
     this.#internalValue(GUARD_SQL.deadline, { params: [null, null], values: [this.#token, BigInt(deadline)] });
+    this.#deadlineMs = deadline;
     // Clients must not reach other files of the server through ATTACH.
     this.#internalValue(GUARD_SQL.attach, { params: [null, null], values: [this.#token, 0n] });
     if (this.#baseReadOnly) this.#switchReadOnly(true);
@@ -497,6 +500,17 @@ class GuardedConnection implements EngineConnection {
     if (typeof on !== "boolean") throw new DriverError("ARGS_INVALID", "setReadOnly takes a boolean");
     try {
       this.#switchReadOnly(on);
+    } catch (error) {
+      throw this.normalize(error);
+    }
+  }
+
+  setDeadline(ms: number): void {
+    this.#usable();
+    if (ms === this.#deadlineMs) return;
+    try {
+      this.#internalValue(GUARD_SQL.deadline, { params: [null, null], values: [this.#token, BigInt(Math.max(0, Math.trunc(ms)))] });
+      this.#deadlineMs = ms;
     } catch (error) {
       throw this.normalize(error);
     }

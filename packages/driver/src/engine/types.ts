@@ -69,6 +69,8 @@ export interface EngineConnection {
   /** Opens the connection's only cursor (`CURSOR_BUSY` if one is open). */
   openCursor(statement: Statement): EngineCursor;
   setReadOnly(on: boolean): void;
+  /** Changes the per-statement deadline (ms, 0 = none) for statements that start from now on. */
+  setDeadline(ms: number): void;
   checkpoint(mode: CheckpointMode): CheckpointResult;
   /**
    * Before the connection goes back to its pool: closes the cursor, rolls back, restores the base read-only state.

@@ -111,12 +111,12 @@ export class InlineConnection {
   /** Opens the engine in this thread with busy timeout 0 and the inline deadline. */
   static async open(engineUrl: string, options: EngineOpenOptions, settings: InlineSettings): Promise<InlineConnection> {
     const engine = (await import(engineUrl)) as EngineModule;
-    const connection = engine.open({
-      ...options,
-      busyTimeoutMs: 0,
-      statementTimeoutMs: settings.statementBudgetMs,
-      walAutocheckpointPages: 0,
-    });
+    // No deadline outside users' statements: the deadline is wall time, and the set-up, the reset between users and
+    // the roll-back of a redirected unit must not fail because the thread was descheduled for a moment.
+    const connection = engine.open({ ...options, busyTimeoutMs: 0, statementTimeoutMs: 0, walAutocheckpointPages: 0 });
+    // The first statement of a connection reads the schema: do that now rather than in a user's request.
+    connection.execute({ sql: "SELECT count(*) FROM sqlite_schema" });
+    connection.reset();
     return new InlineConnection(connection, settings);
   }
 
@@ -284,7 +284,13 @@ class Lease implements InlineLease {
     const wasInTransaction = this.#engine.inTransaction;
     const started = performance.now();
     try {
-      const result = call();
+      this.#engine.setDeadline(this.#settings.statementBudgetMs);
+      let result: T;
+      try {
+        result = call();
+      } finally {
+        this.#disarm();
+      }
       if (!this.#engine.inTransaction && (wasInTransaction || statementKind(sql) !== "select")) {
         // A COMMIT (or a ROLLBACK), or a write in autocommit: from here the unit has effects a re-run would repeat.
         this.#unitRedirectable = false;
@@ -302,6 +308,18 @@ class Lease implements InlineLease {
       const spent = performance.now() - started;
       this.#unitSpentMs += spent;
       this.#settings.share.charge(spent);
+    }
+  }
+
+  /** Switches the deadline off; that call itself runs under the deadline, so a descheduled thread may need another. */
+  #disarm(): void {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        this.#engine.setDeadline(0);
+        return;
+      } catch (error) {
+        if (attempt >= 3) throw error;
+      }
     }
   }
 

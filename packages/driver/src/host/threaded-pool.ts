@@ -39,6 +39,8 @@ export interface ThreadedPoolSettings {
 const DEFAULT_IDLE_CONNECTION_TIMEOUT_MS = 30_000;
 /** About SQLite's automatic checkpoint (1000 pages) for small writes. */
 const INLINE_COMMITS_PER_CHECKPOINT = 200;
+/** A main-thread connection that could not open is tried again after this long. */
+const INLINE_RETRY_MS = 1000;
 
 /**
  * A bounded pool of worker-hosted connections to one database. Connections open lazily; callers wait in FIFO
@@ -75,6 +77,8 @@ export class ThreadedPool implements Pool {
     const pool = new ThreadedPool(settings);
     const first = await WorkerConnection.open(settings.workerPool, settings.engine, settings.open);
     pool.#park(first);
+    // The main-thread connection too, so that the first requests already run there.
+    if ((settings.inlineBudgetMs ?? 0) > 0) await pool.#openInline(settings.inlineBudgetMs!);
     return pool;
   }
 
@@ -94,14 +98,14 @@ export class ThreadedPool implements Pool {
       this.#inline = undefined;
     }
     if (this.#inline === undefined) {
-      this.#openInline(budget);
+      void this.#openInline(budget);
       return undefined;
     }
     return this.#inline.lease();
   }
 
-  #openInline(budget: number): void {
-    if (this.#inlineOpening !== undefined) return;
+  #openInline(budget: number): Promise<void> {
+    if (this.#inlineOpening !== undefined) return this.#inlineOpening;
     const settings = {
       statementBudgetMs: budget,
       unitBudgetMs: budget * 3,
@@ -119,9 +123,12 @@ export class ThreadedPool implements Pool {
         else this.#inline = connection;
       },
       () => {
-        // The engine cannot open here: this pool's work stays on workers. (Kept pending, so it is not retried.)
+        // It could not open now (a lock held by another connection while it set itself up, with busy timeout 0):
+        // work stays on workers, and a later request tries again after a pause.
+        setTimeout(() => (this.#inlineOpening = undefined), INLINE_RETRY_MS).unref();
       },
     );
+    return this.#inlineOpening;
   }
 
   async checkpoint(mode: CheckpointMode = "passive"): Promise<CheckpointResult> {
