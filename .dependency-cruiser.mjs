@@ -26,6 +26,7 @@ const LAYERS = [
   ["packages/hrana-protocol", "packages/session-store"],
   ["packages/registry", "packages/baton", "packages/replication"],
   ["packages/driver-better-sqlite3", "packages/driver-libsql"],
+  ["packages/runtime"],
   ["packages/driver"],
   ["packages/sqlite-guard"],
 ];

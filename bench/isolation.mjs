@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { WorkerPool } from "@hranad/driver";
+import { WorkerPool } from "@hranad/runtime";
 import { betterSqlite3Driver } from "@hranad/driver-better-sqlite3";
 
 const ROWS = 10_000;

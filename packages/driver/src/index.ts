@@ -1,11 +1,8 @@
 export type * from "./types.js";
 export { DriverError, SqliteError, isDriverError, type DriverErrorCode } from "./errors.js";
-export { createThreadedDriver, type ThreadedDriverOptions } from "./host/threaded-driver.js";
-export { WorkerPool, type WorkerPoolOptions, type WorkerPoolStats } from "./host/worker-pool.js";
-export { builtModuleUrl } from "./built-module.js";
 export { resolveArguments } from "./binding.js";
 export { statementKind, type StatementKind } from "./statement-kind.js";
 export { checkValue, checkStatement, rowBytes } from "./values.js";
 export { sqliteBaseCodeName, sqliteCodeName, sqliteCodeNumber } from "./sqlite-codes.js";
 export type { EngineConnection, EngineCursor, EngineModule, EngineOpenOptions, CursorChunk } from "./engine/types.js";
-export { InlineRedirect, InlineShare, isInlineRedirect, isTransactionControl } from "./host/inline.js";
+export { InlineRedirect, isInlineRedirect, isTransactionControl } from "./inline-redirect.js";

@@ -72,6 +72,12 @@ export interface DriverCapabilities {
   readonly statementDeadline: boolean;
   /** The engine-level read-only guard can be switched per connection. */
   readonly readOnlyGuard: boolean;
+  /**
+   * Short one-shot work may run on a main-thread connection (`Pool.inline`). It needs an engine that finishes an
+   * interrupted statement at once: one that leaves it in progress would pin an old snapshot on the main thread.
+   * Absent: false.
+   */
+  readonly inline?: boolean;
 }
 
 export interface Driver {

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { pathToFileURL } from "node:url";
-import { builtModuleUrl, sqliteBaseCodeName, sqliteCodeName, sqliteCodeNumber } from "../src/index.js";
+import { sqliteBaseCodeName, sqliteCodeName, sqliteCodeNumber } from "../src/index.js";
 import { LruCache } from "../src/lru-cache.js";
 import { normalizeError, scrubPath } from "../src/engine/errors.js";
 
@@ -51,14 +50,5 @@ describe("LruCache", () => {
     expect(cache.get("b")).toBeUndefined();
     expect(cache.get("a")).toBe(1);
     expect(cache.size).toBe(2);
-  });
-});
-
-describe("builtModuleUrl", () => {
-  it("maps a src/ module to its dist/ twin and keeps built files", () => {
-    const src = new URL("../src/host/worker.js", import.meta.url);
-    expect(builtModuleUrl(src)).toBe(new URL("../dist/host/worker.js", import.meta.url).href);
-    const dist = pathToFileURL(new URL("../dist/index.js", import.meta.url).pathname).href;
-    expect(builtModuleUrl(dist)).toBe(dist);
   });
 });

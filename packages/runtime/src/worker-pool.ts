@@ -1,6 +1,6 @@
 import { Worker } from "node:worker_threads";
-import { builtModuleUrl } from "../built-module.js";
-import { DriverError } from "../errors.js";
+import { builtModuleUrl } from "./built-module.js";
+import { DriverError } from "@hranad/driver";
 import type { HostEvent, HostReply, HostRequest, WorkerMessage } from "./messages.js";
 
 /** A request without its id (the worker assigns nothing; `HostWorker.call` numbers requests). */
@@ -108,7 +108,7 @@ export class HostWorker {
 export interface WorkerPoolOptions {
   /** Idle workers kept warm for the next connection. Default 8. */
   readonly maxIdle?: number;
-  /** The worker script (defaults to this package's built `host/worker.js`). */
+  /** The worker script (defaults to this package's built `worker.js`). */
   readonly scriptUrl?: string | URL;
 }
 

@@ -1,6 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { createThreadedDriver, WorkerPool, type Driver } from "../src/index.js";
+import type { Driver } from "@hranad/driver";
+import { createThreadedDriver, WorkerPool } from "../src/index.js";
 
 const engineModule = new URL("./fixtures/echo-engine.mjs", import.meta.url);
 const capabilities = { changesets: false, statementDeadline: false, readOnlyGuard: false };

@@ -1,5 +1,5 @@
-import { DriverError } from "../errors.js";
-import type { EngineOpenOptions } from "../engine/types.js";
+import { DriverError } from "@hranad/driver";
+import type { EngineOpenOptions } from "@hranad/driver/engine";
 import type {
   CheckpointMode,
   CheckpointResult,
@@ -8,7 +8,7 @@ import type {
   OpenMode,
   Pool,
   PoolStats,
-} from "../types.js";
+} from "@hranad/driver";
 import { InlineConnection, InlineShare } from "./inline.js";
 import { PooledConnection } from "./pooled-connection.js";
 import { WorkerConnection } from "./worker-connection.js";

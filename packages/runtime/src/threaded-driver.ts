@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
-import { builtModuleUrl } from "../built-module.js";
-import type { EngineOpenOptions } from "../engine/types.js";
-import type { Driver, DriverCapabilities, OpenOptions, Pool } from "../types.js";
+import { builtModuleUrl } from "./built-module.js";
+import type { EngineOpenOptions } from "@hranad/driver/engine";
+import type { Driver, DriverCapabilities, OpenOptions, Pool } from "@hranad/driver";
 import { ThreadedPool } from "./threaded-pool.js";
 import { WorkerPool } from "./worker-pool.js";
 
@@ -78,7 +78,10 @@ export function createThreadedDriver(options: ThreadedDriverOptions): Driver {
         closeTimeoutMs,
         idleConnectionTimeoutMs: nonNegative(open.idleConnectionTimeoutMs, 30_000, "idleConnectionTimeoutMs"),
         // Inline work needs the guard's deadline; a database opened without one keeps all work on workers.
-        inlineBudgetMs: engineOptions.statementTimeoutMs > 0 && path !== ":memory:" ? nonNegative(open.inlineBudgetMs, 2, "inlineBudgetMs") : 0,
+        inlineBudgetMs:
+          options.capabilities.inline === true && engineOptions.statementTimeoutMs > 0 && path !== ":memory:"
+            ? nonNegative(open.inlineBudgetMs, 2, "inlineBudgetMs")
+            : 0,
       });
     },
   };

@@ -1,6 +1,5 @@
-import { DriverError, SqliteError, type DriverErrorCode } from "../errors.js";
-import type { CheckpointMode, Statement } from "../types.js";
-import type { EngineOpenOptions } from "../engine/types.js";
+import { DriverError, SqliteError, type CheckpointMode, type DriverErrorCode, type Statement } from "@hranad/driver";
+import type { EngineOpenOptions } from "@hranad/driver/engine";
 
 /**
  * Main thread → worker. Every request carries an id that its reply echoes. `reset: true` asks the worker to ready

@@ -1,4 +1,4 @@
-import { DriverError } from "../errors.js";
+import { DriverError } from "@hranad/driver";
 import type {
   Column,
   Connection,
@@ -7,9 +7,9 @@ import type {
   Statement,
   StatementResult,
   Value,
-} from "../types.js";
-import type { CursorChunk } from "../engine/types.js";
-import { checkStatement } from "../values.js";
+} from "@hranad/driver";
+import type { CursorChunk } from "@hranad/driver/engine";
+import { checkStatement } from "@hranad/driver";
 import type { WorkerConnection } from "./worker-connection.js";
 
 /**

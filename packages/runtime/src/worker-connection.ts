@@ -1,6 +1,6 @@
 import { interruptConnection } from "@hranad/sqlite-guard";
-import { DriverError } from "../errors.js";
-import type { EngineOpenOptions } from "../engine/types.js";
+import { DriverError } from "@hranad/driver";
+import type { EngineOpenOptions } from "@hranad/driver/engine";
 import { fromWireError, type HostReply } from "./messages.js";
 import type { HostCall, HostWorker, WorkerPool } from "./worker-pool.js";
 

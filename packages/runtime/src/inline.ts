@@ -5,32 +5,9 @@
  * statement time. Work that meets a lock or outlives its budget is handed back to the caller to be re-run on a
  * worker connection — but only when that is provably safe (see `InlineLease`).
  */
-import { DriverError, SqliteError } from "../errors.js";
-import { LruCache } from "../lru-cache.js";
-import { statementKind } from "../statement-kind.js";
-import type { EngineConnection, EngineModule, EngineOpenOptions } from "../engine/types.js";
-import type {
-  DescribeResult,
-  InlineLease,
-  InlineStats,
-  RowCursor,
-  Statement,
-  StatementResult,
-} from "../types.js";
-
-/** Thrown by an inline lease: re-run the unit of work on a worker connection (nothing of it persisted). */
-export class InlineRedirect extends DriverError {
-  constructor(
-    readonly reason: "slow" | "busy" | "share" | "explain",
-    message: string,
-  ) {
-    super("INLINE_REDIRECT", message);
-  }
-}
-
-export function isInlineRedirect(error: unknown): error is InlineRedirect {
-  return error instanceof InlineRedirect;
-}
+import { DriverError, InlineRedirect, SqliteError, statementKind } from "@hranad/driver";
+import { LruCache, type EngineConnection, type EngineModule, type EngineOpenOptions } from "@hranad/driver/engine";
+import type { DescribeResult, InlineLease, InlineStats, RowCursor, Statement, StatementResult } from "@hranad/driver";
 
 /**
  * The main thread's share of statement time, process-wide: at most `share` of each `windowMs` is spent running
@@ -88,7 +65,6 @@ export interface InlineSettings {
 
 /** How long a unit found slow goes straight to a worker. */
 const SLOW_MEMORY_MS = 10_000;
-const TRANSACTION_CONTROL = /^\s*(begin|commit|end|rollback|savepoint|release)\b/i;
 const EXPLAIN = /^\s*explain\b/i;
 
 /**
@@ -337,9 +313,4 @@ function redirectReason(error: unknown): "slow" | "busy" | undefined {
   if (error.code === "SQLITE_INTERRUPT") return "slow";
   if (error.code === "SQLITE_BUSY" || error.code === "SQLITE_LOCKED") return "busy";
   return undefined;
-}
-
-/** Whether an SQL text controls a transaction (the pipeline keeps such requests off the inline connection). */
-export function isTransactionControl(sql: string): boolean {
-  return TRANSACTION_CONTROL.test(sql);
 }

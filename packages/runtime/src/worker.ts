@@ -3,8 +3,8 @@
  * Engine modules are imported by URL on first use and kept, so a reused worker opens its next connection at once.
  */
 import { parentPort } from "node:worker_threads";
-import { DriverError } from "../errors.js";
-import type { EngineConnection, EngineCursor, EngineModule } from "../engine/types.js";
+import { DriverError } from "@hranad/driver";
+import type { EngineConnection, EngineCursor, EngineModule } from "@hranad/driver/engine";
 import { toWireError, type HostEvent, type HostReply, type HostRequest } from "./messages.js";
 
 const port = parentPort;
