@@ -72,7 +72,7 @@ export class Replicator {
   readonly #maxRestartDelayMs: number;
   readonly #stopTimeoutMs: number;
   readonly #pollIntervalMs: number;
-  readonly #workDir: string;
+  #workDir: string | undefined;
   readonly #lag = new LagTracker();
   #databases: readonly ReplicatedDatabase[];
   #child: ChildProcess | undefined;
@@ -86,7 +86,7 @@ export class Replicator {
   #restartTimer: NodeJS.Timeout | undefined;
   #pollTimer: NodeJS.Timeout | undefined;
   #polling = false;
-  readonly #logFile: string;
+  #logFile = "";
   #logOffset = 0;
   #lastLine = "";
   /** Serializes start, reconfigure and stop. */
@@ -103,8 +103,6 @@ export class Replicator {
     this.#pollIntervalMs = options.pollIntervalMs ?? 250;
     this.#databases = [...options.databases];
     this.#lag.setDatabases(this.#databases);
-    this.#workDir = mkdtempSync(join(tmpdir(), "hranad-litestream-"));
-    this.#logFile = join(this.#workDir, "litestream.log");
   }
 
   get state(): ReplicatorState {
@@ -167,7 +165,7 @@ export class Replicator {
    */
   stop(): Promise<void> {
     return this.#serial(async () => {
-      if (this.#state === "stopped") return;
+      if (this.#state === "stopped") return this.#removeWorkDir();
       this.#state = "stopping";
       clearTimeout(this.#restartTimer);
       clearInterval(this.#pollTimer);
@@ -176,7 +174,7 @@ export class Replicator {
       } finally {
         this.#readLog();
         this.#state = "stopped";
-        rmSync(this.#workDir, { recursive: true, force: true });
+        this.#removeWorkDir();
       }
     });
   }
@@ -218,6 +216,12 @@ export class Replicator {
   }
 
   async #spawn(): Promise<void> {
+    // The generated configuration and Litestream's log; left behind only when this process dies (for a post-mortem).
+    if (this.#workDir === undefined) {
+      this.#workDir = mkdtempSync(join(tmpdir(), "hranad-litestream-"));
+      this.#logFile = join(this.#workDir, "litestream.log");
+      this.#logOffset = 0;
+    }
     const port = await freePort();
     this.#metricsUrl = `http://127.0.0.1:${port}/metrics`;
     const configFile = join(this.#workDir, "litestream.yml");
@@ -351,9 +355,15 @@ export class Replicator {
     }
   }
 
+  #removeWorkDir(): void {
+    if (this.#workDir !== undefined) rmSync(this.#workDir, { recursive: true, force: true });
+    this.#workDir = undefined;
+  }
+
   /** Forwards Litestream's new log lines: warnings and errors as warnings, the rest at debug level. */
   #readLog(): void {
     let text: string;
+    if (this.#logFile === "") return;
     try {
       const size = statSync(this.#logFile).size;
       if (size <= this.#logOffset) return;
