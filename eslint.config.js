@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["**/dist/**", "**/build/**", "**/node_modules/**", "**/*.d.ts", "data/**"] },
+  { ignores: ["**/dist/**", "**/dist-testing/**", "**/build/**", "**/node_modules/**", "**/*.d.ts", "data/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -74,7 +74,13 @@ async function main() {
     mkdirSync(dataDir);
     createKv(join(dataDir, "default.db"));
     [hranad, bare] = await Promise.all([
-      startHranad({ dataDir, configDir: temp.dir, cpuProfDir: options.cpuProf ? join(process.cwd(), "cpu-profiles") : undefined }),
+      // The 32 connections share one address: let that one client have as many streams as the database.
+      startHranad({
+        dataDir,
+        configDir: temp.dir,
+        config: { limits: { maxSessionsPerClient: 128 } },
+        cpuProfDir: options.cpuProf ? join(process.cwd(), "cpu-profiles") : undefined,
+      }),
       startBareFastify(),
     ]);
     const id = 4242;

@@ -4,8 +4,13 @@
 // with none held (measured before opening and after closing them, in the same run).
 // Opening stops early (and says so) if the server's RSS passes a safety cap or the open phase takes too long.
 // With --autocommit each stream is opened with `SELECT 1` instead (an idle stream in autocommit, which holds no
-// connection between requests).
-//   node bench/idle-sessions.mjs [--quick] [--cpu-prof] [--autocommit] [--sessions N] [--databases N]
+// connection between requests). With --read each stream is an open read transaction: `BEGIN` and a SELECT (so it
+// holds a read snapshot), left open with its baton; the report adds MiB per transaction with the whole server's RSS
+// included (aim: < 2 MiB). Before opening, the session count is scaled down (and the output says so) when the
+// machine's available memory could not hold it at ~10 MiB per pinned connection.
+// All streams come from this one process (one address): the per-client cap is raised to the per-database cap.
+// `--open-seconds S` changes how long opening may take (default 240 s).
+//   node bench/idle-sessions.mjs [--quick] [--cpu-prof] [--autocommit | --read] [--sessions N] [--databases N] [--open-seconds S]
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
@@ -35,13 +40,16 @@ const take = (flag) => {
 };
 const sessionsArg = take("--sessions");
 const databasesArg = take("--databases");
+const openSecondsArg = take("--open-seconds");
 const quick = argv.includes("--quick");
 const cpuProf = argv.includes("--cpu-prof");
 const autocommit = argv.includes("--autocommit");
-for (const arg of argv) if (arg !== "--quick" && arg !== "--cpu-prof" && arg !== "--autocommit") throw new Error(`unknown option ${arg}`);
-const OPEN_SQL = autocommit ? "SELECT 1" : "BEGIN";
+const read = argv.includes("--read");
+for (const arg of argv) if (!["--quick", "--cpu-prof", "--autocommit", "--read"].includes(arg)) throw new Error(`unknown option ${arg}`);
+if (autocommit && read) throw new Error("--autocommit and --read exclude each other");
+const MODE = autocommit ? "autocommit" : read ? "read transactions" : "BEGIN";
 
-const SESSIONS = sessionsArg ?? (quick ? 100 : 1000);
+const REQUESTED_SESSIONS = sessionsArg ?? (quick ? 100 : 1000);
 const DATABASES = databasesArg ?? (quick ? 10 : 100);
 const OPENERS = 8;
 const PROBES = quick ? 100 : 400;
@@ -49,14 +57,37 @@ const RSS_CAP = 12 * 1024 ** 3;
 /** Opening also stops while the machine has less than this available (it is shared). */
 const MIN_AVAILABLE = 6 * 1024 ** 3;
 // Each session pins a connection, and each connection starts a worker thread: opening is slow, hence the long cap.
-const OPEN_PHASE_CAP_MS = quick ? 30_000 : 240_000;
+const OPEN_PHASE_CAP_MS = openSecondsArg !== undefined ? openSecondsArg * 1000 : quick ? 30_000 : 240_000;
 
 function memAvailable() {
   const match = /MemAvailable:\s+(\d+) kB/.exec(readFileSync("/proc/meminfo", "utf8"));
   return match ? Number(match[1]) * 1024 : Infinity;
 }
 
+/** A stream that holds a transaction pins a connection (a worker each, measured at 7–9 MiB): plan for 10 MiB. */
+const PINNED_BYTES = 10 * 1024 ** 2;
+/** The server with every database touched once (one connection each, measured at ~9 MiB) plus its own ~100 MiB. */
+const baseBytes = (databases) => 100 * 1024 ** 2 + databases * 10 * 1024 ** 2;
+let scaledNote = null;
+let SESSIONS = REQUESTED_SESSIONS;
+if (!autocommit) {
+  const room = memAvailable() - MIN_AVAILABLE - baseBytes(databasesArg ?? (quick ? 10 : 100));
+  const fits = Math.max(0, Math.floor(room / PINNED_BYTES));
+  if (fits < SESSIONS) {
+    scaledNote = `scaled down from ${REQUESTED_SESSIONS} to ${fits} sessions: ${formatMiB(memAvailable())} available on the machine, ${formatMiB(MIN_AVAILABLE)} kept free`;
+    SESSIONS = fits;
+  }
+}
+
 const dbName = (i) => `db${String(i).padStart(3, "0")}`;
+
+/** The pipeline that opens one held stream (no close). */
+function openBody() {
+  if (autocommit) return pipelineBody("SELECT 1", [], { keepOpen: true });
+  if (!read) return pipelineBody("BEGIN", [], { keepOpen: true });
+  const execute = (sql) => ({ type: "execute", stmt: { sql } });
+  return JSON.stringify({ baton: null, requests: [execute("BEGIN"), execute("SELECT count(*) FROM kv")] });
+}
 
 async function probe(client, count) {
   const latencies = [];
@@ -73,8 +104,10 @@ async function probe(client, count) {
 
 async function main() {
   console.log(
-    `idle-sessions: ${machineLine()}; ${SESSIONS} sessions over ${DATABASES} databases${quick ? " (quick: fewer sessions)" : ""}`,
+    `idle-sessions (${MODE}): ${machineLine()}; ${SESSIONS} sessions over ${DATABASES} databases${quick ? " (quick: fewer sessions)" : ""}; ` +
+      `machine memory available ${formatMiB(memAvailable())}`,
   );
+  if (scaledNote) console.log(`NOTE: ${scaledNote}`);
   const temp = makeTempDir("idle");
   const dataDir = join(temp.dir, "data");
   mkdirSync(dataDir);
@@ -93,6 +126,7 @@ async function main() {
           idleTimeoutMs: "30m",
           maxLifetimeMs: "2h",
           maxSessionsPerDatabase: perDatabase + 8,
+          maxSessionsPerClient: perDatabase + 8,
           maxConnections: perDatabase + 4,
         },
       },
@@ -117,7 +151,7 @@ async function main() {
 
     const before = await probe(probeClient, PROBES);
 
-    // Open the sessions: BEGIN (or SELECT 1 with --autocommit) on a new stream, keep the baton.
+    // Open the sessions: BEGIN (SELECT 1 with --autocommit, BEGIN and a SELECT with --read) on a new stream, keep the baton.
     const batons = [];
     const openErrors = new Map();
     let next = 0;
@@ -128,7 +162,7 @@ async function main() {
         while (next < SESSIONS && stopReason === null) {
           const i = next++;
           const db = dbName(i % DATABASES);
-          const response = await client.post(`/${db}/v2/pipeline`, pipelineBody(OPEN_SQL, [], { keepOpen: true }));
+          const response = await client.post(`/${db}/v2/pipeline`, openBody());
           const code = pipelineErrorCode(response);
           if (code === null && typeof response.json.baton === "string") batons.push({ db, baton: response.json.baton });
           else openErrors.set(code ?? "NO_BATON", (openErrors.get(code ?? "NO_BATON") ?? 0) + 1);
@@ -193,8 +227,17 @@ async function main() {
     if (stopReason) console.log(`opening stopped early: ${stopReason}`);
     const p50Ratio = percentile(held.latencies, 50) / percentile(none, 50);
     const p99Ratio = percentile(held.latencies, 99) / percentile(none, 99);
+    if (read) {
+      const perTransaction = rssHeld / Math.max(1, opened);
+      console.log(
+        `\nSUMMARY idle-sessions (read transactions): ${opened}/${SESSIONS} open read transactions (BEGIN + SELECT, baton kept) over ` +
+          `${DATABASES} databases${scaledNote ? ` (${scaledNote})` : ""}: ${formatMiB(perTransaction)} per transaction with the server's RSS ` +
+          `included (${formatMiB(rssHeld)} / ${opened}; aim < 2 MiB → ${perTransaction < 2 * 1024 ** 2 ? "met" : "missed"}); ` +
+          `${formatMiB(perSession)} each beyond the ${DATABASES} touched databases`,
+      );
+    }
     console.log(
-      `\nSUMMARY idle-sessions${autocommit ? " (autocommit)" : " (BEGIN)"}: ${opened}/${SESSIONS} sessions over ${DATABASES} databases opened in ${(openMs / 1000).toFixed(1)} s ` +
+      `${read ? "" : "\n"}SUMMARY idle-sessions (${MODE}): ${opened}/${SESSIONS} sessions over ${DATABASES} databases opened in ${(openMs / 1000).toFixed(1)} s ` +
         `(${formatNumber(opened / (openMs / 1000))}/s); RSS ${formatMiB(perSession)} per session (${formatMiB(rssHeld - rssWarm)} total, ` +
         `${threadsHeld - threadsWarm} more threads); new-request latency held ÷ none: p50 ${p50Ratio.toFixed(2)}, p99 ${p99Ratio.toFixed(2)}; ` +
         `errors ${errors.reduce((n, [, k]) => n + k, 0)}${stopReason ? `; STOPPED EARLY (${stopReason})` : ""}`,

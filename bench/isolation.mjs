@@ -2,14 +2,29 @@
 // Isolation benchmark of the worker-thread driver host (better-sqlite3 driver):
 //  1. point-SELECT latency on database B, idle, then while database A runs a 3-second statement;
 //  2. per-statement cost against a direct in-process better-sqlite3 call;
-//  3. memory per connection and connection start-up time (cold worker vs warm worker).
-// Run after `pnpm build`: `node bench/isolation.mjs` (or `pnpm --filter @hranad/bench isolation`).
-import { mkdtempSync, rmSync } from "node:fs";
+//  3. memory per connection and connection start-up time (cold worker vs warm worker);
+//  4. through the server: point-SELECT latency on database B, one-shot and inside B's transactions, idle, then
+//     while several clients flood database A with many distinct slow statements (one-shot `[execute, close]`).
+// Run after `pnpm build`: `node bench/isolation.mjs` (or `pnpm --filter @hranad/bench isolation`);
+// `node bench/isolation.mjs --flood-only` runs section 4 alone. `--statements N`, `--flooders N` size the flood.
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { WorkerPool } from "@hranad/runtime";
 import { betterSqlite3Driver } from "@hranad/driver-better-sqlite3";
+import { JsonClient, commandLine, integer, pipelineBody, pipelineErrorCode, startHranad } from "./lib/common.mjs";
+import { KV_ROWS, POINT_SELECT, createKv } from "./lib/fixtures.mjs";
+
+const argv = process.argv.slice(2);
+const option = (flag, fallback) => {
+  const i = argv.indexOf(flag);
+  return i >= 0 ? Number(argv.splice(i, 2)[1]) : fallback;
+};
+const FLOOD_STATEMENTS = option("--statements", 200);
+const FLOODERS = option("--flooders", 4);
+const floodOnly = argv.includes("--flood-only");
+for (const arg of argv) if (arg !== "--flood-only") throw new Error(`unknown option ${arg} (known: --flood-only, --statements N, --flooders N)`);
 
 const ROWS = 10_000;
 const LONG_STATEMENT_MS = 3_000;
@@ -57,7 +72,16 @@ async function main() {
   console.log(`hranad driver isolation benchmark — better-sqlite3 driver, Node ${process.version}, ${new Date().toISOString()}`);
   const load = loadavg().map((n) => n.toFixed(2)).join(" ");
   console.log(`${availableParallelism()} CPUs, load average ${load} at start (latency maxima depend on it)\n`);
+  const driverPass = floodOnly ? true : await driverSections();
+  const floodPass = await floodSection();
+  console.log(`\nload average at the end: ${loadavg().map((n) => n.toFixed(2)).join(" ")}`);
+  console.log(`isolation: ${driverPass && floodPass ? "PASS" : "FAIL"}`);
+  console.log(`command: ${commandLine()}`);
+  return driverPass && floodPass;
+}
 
+/** Sections 1–3: the driver alone, in this process. Returns section 1's verdict. */
+async function driverSections() {
   // --- setup: database B with a keyed table, database A empty ---
   const poolB = await betterSqlite3Driver.open({ path: pathB, mode: "create", maxConnections: 2 });
   const b = await poolB.acquire();
@@ -190,9 +214,170 @@ async function main() {
       ["open a pool, warm worker reused, median of 5", `${fmt(median(startup.warm), 1)} ms`],
     ],
   );
-  console.log(`\nload average at the end: ${loadavg().map((n) => n.toFixed(2)).join(" ")}`);
-  console.log(`isolation: ${pass ? "PASS" : "FAIL"}`);
+  console.log("");
   return pass;
+}
+
+/** Milliseconds per row of the flood's recursive CTE, measured in process (better-sqlite3, same engine). */
+function cteMsPerRow() {
+  const db = new Database(":memory:");
+  const count = db.prepare("WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < ?) SELECT count(*) FROM c");
+  count.get(100_000);
+  const rows = 1_000_000;
+  const times = [];
+  for (let i = 0; i < 3; i += 1) {
+    const start = now();
+    count.get(rows);
+    times.push(now() - start);
+  }
+  db.close();
+  return summarize(times).p50 / rows;
+}
+
+/**
+ * The flood's statements: distinct recursive-CTE SELECTs (no two texts alike, so none is known to be slow before it
+ * runs) of 50–200 ms each on this machine, spread evenly.
+ */
+function floodStatements(count) {
+  const msPerRow = cteMsPerRow();
+  return Array.from({ length: count }, (_, k) => {
+    const targetMs = 50 + ((k * 97) % 151);
+    const rows = Math.round(targetMs / msPerRow) + k;
+    return { targetMs, sql: `WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < ${rows}) SELECT count(*) FROM c` };
+  });
+}
+
+/** One-shot point SELECTs on B (`[execute, close]`), one at a time, until `until()`; latencies in ms. */
+async function oneShotLoop(client, until, errors) {
+  const samples = [];
+  for (let i = 0; !until(); i += 1) {
+    const start = now();
+    const answer = await client.post("/b/v2/pipeline", pipelineBody(POINT_SELECT, [integer((i % KV_ROWS) + 1)]));
+    const code = pipelineErrorCode(answer);
+    if (code === null) samples.push(now() - start);
+    else errors.set(code, (errors.get(code) ?? 0) + 1);
+  }
+  return samples;
+}
+
+/** B's transactions: BEGIN, then 10 point SELECTs each its own request on the stream, then COMMIT and close. */
+async function transactionLoop(client, until, errors) {
+  const samples = [];
+  const fail = (code) => errors.set(code, (errors.get(code) ?? 0) + 1);
+  while (!until()) {
+    let answer = await client.post("/b/v2/pipeline", pipelineBody("BEGIN", [], { keepOpen: true }));
+    if (pipelineErrorCode(answer) !== null) {
+      fail(pipelineErrorCode(answer));
+      continue;
+    }
+    let baton = answer.json.baton;
+    for (let i = 0; i < 10 && baton; i += 1) {
+      const start = now();
+      answer = await client.post("/b/v2/pipeline", pipelineBody(POINT_SELECT, [integer(1 + Math.floor(Math.random() * KV_ROWS))], { baton, keepOpen: true }));
+      const code = pipelineErrorCode(answer);
+      if (code === null) samples.push(now() - start);
+      else fail(code);
+      baton = answer.json?.baton ?? null;
+    }
+    if (baton) {
+      answer = await client.post("/b/v2/pipeline", JSON.stringify({ baton, requests: [{ type: "execute", stmt: { sql: "COMMIT" } }, { type: "close" }] }));
+      if (pipelineErrorCode(answer) !== null) fail(pipelineErrorCode(answer));
+    }
+  }
+  return samples;
+}
+
+/** Section 4: B's latency through the server while clients flood A with distinct slow one-shot statements. */
+async function floodSection() {
+  const statements = floodStatements(FLOOD_STATEMENTS);
+  const dataDir = join(dir, "server");
+  mkdirSync(dataDir);
+  createKv(join(dataDir, "b.db"));
+  const server = await startHranad({
+    dataDir,
+    configDir: dir,
+    config: { databases: [{ name: "a", mode: "create" }, { name: "b", mode: "readwrite" }] },
+  });
+  const clients = [];
+  const client = () => {
+    const c = new JsonClient(server.url);
+    clients.push(c);
+    return c;
+  };
+  try {
+    const oneShot = client();
+    const inTransaction = client();
+    const errors = new Map();
+    // warm-up, then the idle baseline (3 s of each, side by side)
+    let until = now() + 1000;
+    await Promise.all([oneShotLoop(oneShot, () => now() > until, errors), transactionLoop(inTransaction, () => now() > until, errors)]);
+    until = now() + 3000;
+    const [idleOne, idleTx] = await Promise.all([
+      oneShotLoop(oneShot, () => now() > until, errors),
+      transactionLoop(inTransaction, () => now() > until, errors),
+    ]);
+
+    // the flood: FLOODERS clients take the next statement until all have run
+    let next = 0;
+    let floodDone = false;
+    const floodErrors = new Map();
+    const floodLatencies = [];
+    const floodStart = now();
+    const flood = Promise.all(
+      Array.from({ length: FLOODERS }, async () => {
+        const flooder = client();
+        while (next < statements.length) {
+          const { sql } = statements[next++];
+          const start = now();
+          const code = pipelineErrorCode(await flooder.post("/a/v2/pipeline", pipelineBody(sql)));
+          if (code === null) floodLatencies.push(now() - start);
+          else floodErrors.set(code, (floodErrors.get(code) ?? 0) + 1);
+        }
+      }),
+    ).then(() => (floodDone = true));
+    const [busyOne, busyTx] = await Promise.all([
+      oneShotLoop(oneShot, () => floodDone, errors),
+      transactionLoop(inTransaction, () => floodDone, errors),
+    ]);
+    await flood;
+    const floodMs = now() - floodStart;
+
+    const rows = [];
+    let pass = true;
+    for (const [how, idleSamples, busySamples] of [
+      ["one-shot [execute, close]", idleOne, busyOne],
+      ["inside a transaction", idleTx, busyTx],
+    ]) {
+      const idle = summarize(idleSamples);
+      const busy = summarize(busySamples);
+      const p99Limit = Math.max(5, 3 * idle.p99);
+      const ok = busy.p99 < p99Limit && busy.max < 50;
+      pass &&= ok;
+      rows.push([how, "idle", idle.n, fmt(idle.p50, 3), fmt(idle.p99, 3), fmt(idle.max, 3), "", ""]);
+      rows.push([how, "A flooded", busy.n, fmt(busy.p50, 3), fmt(busy.p99, 3), fmt(busy.max, 3), `< ${fmt(p99Limit, 3)}, max < 50`, ok ? "PASS" : "FAIL"]);
+    }
+    const targets = statements.map((s) => s.targetMs);
+    const floodSummary = summarize(floodLatencies);
+    console.log(
+      `4. Through the server: point SELECT on database B while ${FLOODERS} clients flood database A with ${statements.length} ` +
+        `distinct slow one-shot SELECTs (recursive CTEs sized ${Math.min(...targets)}–${Math.max(...targets)} ms in process), latency in ms`,
+    );
+    table(["database B request", "phase", "samples", "p50", "p99", "max", "target p99", "verdict"], rows);
+    const errorText = (map) => (map.size === 0 ? "none" : [...map].map(([code, n]) => `${code}: ${n}`).join(", "));
+    console.log(
+      `   A's flood: ${floodLatencies.length}/${statements.length} answered in ${fmt(floodMs / 1000, 1)} s, per statement p50 ` +
+        `${fmt(floodSummary.p50, 0)} ms, max ${fmt(floodSummary.max, 0)} ms; errors on A: ${errorText(floodErrors)}; on B: ${errorText(errors)}`,
+    );
+    console.log(
+      `SUMMARY isolation flood: ${pass ? "PASS" : "FAIL"} — B one-shot p99 ${fmt(summarize(busyOne).p99, 2)} ms (idle ${fmt(summarize(idleOne).p99, 2)}), ` +
+        `max ${fmt(summarize(busyOne).max, 1)} ms; in transactions p99 ${fmt(summarize(busyTx).p99, 2)} ms (idle ${fmt(summarize(idleTx).p99, 2)}), ` +
+        `max ${fmt(summarize(busyTx).max, 1)} ms; target p99 < max(5 ms, 3× idle p99), max < 50 ms`,
+    );
+    return pass && errors.size === 0;
+  } finally {
+    for (const c of clients) c.close();
+    await server.stop();
+  }
 }
 
 try {

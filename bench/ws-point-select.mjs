@@ -84,8 +84,9 @@ async function main() {
     hranad = await startHranad({
       dataDir,
       configDir: temp.dir,
-      // 32 transactions at once each pin a connection: give the pool room for all of them.
-      config: { limits: { maxConnections: 40 } },
+      // 32 transactions at once each pin a connection: give the pool room for all of them. The 32 clients share one
+      // address: let that one client have as many streams as the database.
+      config: { limits: { maxConnections: 40, maxSessionsPerClient: 128 } },
       cpuProfDir: options.cpuProf ? join(process.cwd(), "cpu-profiles") : undefined,
     });
     const port = new URL(hranad.url).port;

@@ -263,15 +263,18 @@ export function text(value) {
 
 /**
  * A minimal keep-alive JSON client over `node:http` (one socket per client object), used where the benchmark
- * must read every response body (errors inside a 200, batons).
+ * must read every response body (errors inside a 200, batons). `localAddress` picks the address it connects from
+ * (any 127.x.x.x on Linux), so that the server sees another client.
  */
 export class JsonClient {
   #agent;
   #url;
+  #localAddress;
 
-  constructor(url) {
+  constructor(url, { localAddress } = {}) {
     this.#url = new URL(url);
     this.#agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    this.#localAddress = localAddress;
   }
 
   post(path, body) {
@@ -283,6 +286,7 @@ export class JsonClient {
           path,
           method: "POST",
           agent: this.#agent,
+          ...(this.#localAddress ? { localAddress: this.#localAddress } : {}),
           headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
         },
         (response) => {

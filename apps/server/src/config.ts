@@ -21,7 +21,7 @@ export interface DatabaseSettings {
 type LimitKind = "duration" | "count" | "size";
 const MiB = 1024 * 1024;
 
-/** Every limit: how it is written (durations in ms or "10s"; sizes in bytes or "10MiB"; counts ≥ 1) and its default. */
+/** Every limit: how it is written (durations in ms or "10s"; sizes in bytes or "10MiB"; counts ≥ 1, or 0 where 0 is the default) and its default. */
 const LIMIT_SPECS = {
   /** An interactive stream with no request for this long is closed, rolling back. Default 10 s (as sqld). */
   idleTimeoutMs: { kind: "duration", default: 10_000 },
@@ -29,6 +29,8 @@ const LIMIT_SPECS = {
   maxLifetimeMs: { kind: "duration", default: 3_600_000 },
   /** Concurrent streams (HTTP and WebSocket) per database. Default 128. */
   maxSessionsPerDatabase: { kind: "count", default: 128 },
+  /** Streams one client (its address in open mode) may have open on one database. 0: a quarter of maxSessionsPerDatabase. */
+  maxSessionsPerClient: { kind: "count", default: 0 },
   /** Per-statement deadline, enforced inside SQLite. Default 30 s. */
   statementTimeoutMs: { kind: "duration", default: 30_000 },
   /** Connections per database pool. Default 16. */
@@ -164,8 +166,8 @@ function parseLimits(value: unknown): Limits {
   const limits: { -readonly [K in keyof Limits]: Limits[K] } = { ...DEFAULT_LIMITS };
   for (const [key, raw] of Object.entries(value)) {
     const where = `limits.${key}`;
-    const kind: LimitKind = LIMIT_SPECS[key as keyof Limits].kind;
-    limits[key as keyof Limits] = kind === "duration" ? duration(where, raw) : kind === "size" ? size(where, raw) : count(where, raw, 1);
+    const { kind, default: fallback }: { kind: LimitKind; default: number } = LIMIT_SPECS[key as keyof Limits];
+    limits[key as keyof Limits] = kind === "duration" ? duration(where, raw) : kind === "size" ? size(where, raw) : count(where, raw, fallback === 0 ? 0 : 1);
   }
   if (limits.idleTimeoutMs < 1000) throw new ConfigError("limits.idleTimeoutMs: must be at least 1s");
   if (limits.sendTimeoutMs < 1000) throw new ConfigError("limits.sendTimeoutMs: must be at least 1s");

@@ -25,7 +25,7 @@ const CODES_BY_STATUS: Readonly<Record<number, readonly string[]>> = {
   403: ["BATON_PRINCIPAL_MISMATCH"],
   404: ["DATABASE_NOT_FOUND", "DATABASE_NAME_INVALID", "STREAM_NOT_FOUND"],
   409: ["STREAM_BUSY", "TRANSACTION_ABORTED", "TRANSACTION_TIMEOUT"],
-  429: ["TOO_MANY_SESSIONS"],
+  429: ["TOO_MANY_SESSIONS", "TOO_MANY_CLIENT_SESSIONS"],
   // the client went away while its stream was being opened
   499: ["ABORTED"],
   // the database file cannot be opened (missing in readwrite mode, not a database…): the operator must act

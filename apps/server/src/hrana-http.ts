@@ -58,7 +58,7 @@ function pipeline(context: ServerContext, endpoint: HttpEndpoint) {
     try {
       const database = context.resolveDatabase(request, request.params.db);
       const body = codec.decodePipeline(bodyBytes(request), version);
-      const response = await runPipeline(httpStreamHost(context, database), body, {
+      const response = await runPipeline(httpStreamHost(context, database, request.ip), body, {
         version,
         baseUrl: context.config.baseUrl,
         budget,
@@ -78,7 +78,7 @@ function cursor(context: ServerContext, endpoint: HttpEndpoint) {
     try {
       const database = context.resolveDatabase(request, request.params.db);
       const body = codec.decodeCursor(bodyBytes(request));
-      const chunks = await openCursorBody(httpStreamHost(context, database), body, {
+      const chunks = await openCursorBody(httpStreamHost(context, database, request.ip), body, {
         version,
         codec,
         baseUrl: context.config.baseUrl,

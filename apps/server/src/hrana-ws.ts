@@ -33,7 +33,7 @@ export function registerHranaWebSocket(app: FastifyInstance, context: ServerCont
       wsHandler: (socket: WebSocket, request: FastifyRequest<{ Params: DbParams }>) => {
         const database = context.resolveDatabase(request, request.params.db);
         sockets.add(socket);
-        const connection = new HranaWsConnection(socket, wsStreamHost(context, database), context.config.limits, request.log);
+        const connection = new HranaWsConnection(socket, wsStreamHost(context, database, request.ip), context.config.limits, request.log);
         socket.on("message", (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
           connection.receive(Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data), isBinary);
         });

@@ -57,7 +57,7 @@ export async function startServer(config: ServerConfig): Promise<HranadServer> {
       inlineBudgetMs: config.limits.inlineBudgetMs,
     },
   });
-  // The limits carry the store's option names (idleTimeoutMs, maxLifetimeMs, maxSessionsPerDatabase, transactionTimeoutMs).
+  // The limits carry the store's option names (idleTimeoutMs, maxLifetimeMs, maxSessionsPer…, transactionTimeoutMs).
   const store = new SessionStore(config.limits);
   // A worker takes ~100 ms to start: have a few warm before the first request needs one.
   await WorkerPool.shared().prewarm(Math.min(4, config.databases.length + 1));

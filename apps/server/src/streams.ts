@@ -8,12 +8,12 @@ import { ANONYMOUS, type ServerContext } from "./server-context.js";
  * also when it began while this open waited, because shutdown has already rolled the other streams back and a
  * stream opened now could take the write lock that the requests being drained wait for.
  */
-async function openSession(context: ServerContext, database: string, signal: AbortSignal): Promise<Session> {
+async function openSession(context: ServerContext, database: string, client: string, signal: AbortSignal): Promise<Session> {
   const shuttingDown = () => new ServerError(503, "SERVER_SHUTTING_DOWN", "The server is shutting down");
   if (context.closing) throw shuttingDown();
   const handle = await context.registry.get(database, signal);
   // The store owns the handle from here: it releases it when the open fails.
-  const session = await context.store.open(handle.database, handle, ANONYMOUS, handle.database.readOnly, signal);
+  const session = await context.store.open(handle.database, handle, ANONYMOUS, handle.database.readOnly, signal, { client });
   if (context.closing) {
     await context.store.close(session);
     throw shuttingDown();
@@ -21,11 +21,11 @@ async function openSession(context: ServerContext, database: string, signal: Abo
   return session;
 }
 
-/** The session store and registry as the protocol's HTTP stream host: every HTTP stream is a session. */
-export function httpStreamHost(context: ServerContext, database: string): HttpStreamHost<Session> {
+/** The session store and registry as the protocol's HTTP stream host: every HTTP stream is a session of `client`. */
+export function httpStreamHost(context: ServerContext, database: string, client: string): HttpStreamHost<Session> {
   const { store } = context;
   return {
-    open: (signal) => openSession(context, database, signal),
+    open: (signal) => openSession(context, database, client, signal),
     resume: (baton) => store.resume(baton, database, ANONYMOUS),
     // A one-shot pipeline may run on the database's main-thread connection: no session, nothing kept after it.
     async inline(signal) {
@@ -47,12 +47,12 @@ export function httpStreamHost(context: ServerContext, database: string): HttpSt
   };
 }
 
-/** The session store and registry as the WebSocket state machine's stream host: every stream is a session. */
-export function wsStreamHost(context: ServerContext, database: string): WsStreamHost<Session> {
+/** The session store and registry as the WebSocket state machine's stream host: every stream is a session of `client`. */
+export function wsStreamHost(context: ServerContext, database: string, client: string): WsStreamHost<Session> {
   const { store } = context;
   return {
     // Opening may wait 30 s for the database and a connection.
-    open: () => openSession(context, database, AbortSignal.timeout(30_000)),
+    open: () => openSession(context, database, client, AbortSignal.timeout(30_000)),
     begin: (session) => store.markBusy(session),
     end: (session) => store.markIdle(session),
     close: (session) => store.close(session),

@@ -35,6 +35,14 @@ describe("configuration", () => {
     expect(config.limits.maxSessionsPerDatabase).toBe(4);
   });
 
+  it("parses the per-client stream cap; by default the store derives it from the per-database cap", () => {
+    expect(DEFAULT_LIMITS.maxSessionsPerClient).toBe(0);
+    expect(parseConfig({ limits: { maxSessionsPerClient: 8 } }).limits.maxSessionsPerClient).toBe(8);
+    expect(parseConfig({ limits: { maxSessionsPerClient: 0 } }).limits.maxSessionsPerClient).toBe(0);
+    expect(() => parseConfig({ limits: { maxSessionsPerClient: -1 } })).toThrow(/limits\.maxSessionsPerClient: must be an integer ≥ 0/);
+    expect(() => parseConfig({ limits: { maxConnections: 0 } })).toThrow(/limits\.maxConnections: must be an integer ≥ 1/);
+  });
+
   it("parses the memory bounds and send timeout, with documented defaults", () => {
     expect(DEFAULT_LIMITS).toMatchObject({
       maxResponseBytes: 32 << 20,

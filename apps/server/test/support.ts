@@ -1,4 +1,4 @@
-export { startTestServer, type TestServer } from "../src/testing.js";
+export { startTestServer, type TestServer } from "../testing/index.js";
 
 /** Posts a raw Hrana pipeline body and returns status, content type and parsed JSON (or text). */
 export async function post(

@@ -35,6 +35,7 @@ export type SessionErrorCode =
   | BadBatonCode
   | "BATON_PRINCIPAL_MISMATCH"
   | "TOO_MANY_SESSIONS"
+  | "TOO_MANY_CLIENT_SESSIONS"
   | "TRANSACTION_ABORTED"
   | "TRANSACTION_TIMEOUT";
 
@@ -54,6 +55,7 @@ export const SESSION_ERROR_CODES: readonly SessionErrorCode[] = Object.freeze([
   "BATON_DATABASE_MISMATCH",
   "BATON_PRINCIPAL_MISMATCH",
   "TOO_MANY_SESSIONS",
+  "TOO_MANY_CLIENT_SESSIONS",
   "TRANSACTION_ABORTED",
   "TRANSACTION_TIMEOUT",
 ] as const);
@@ -87,6 +89,22 @@ export class TooManySessionsError extends SessionError {
     readonly limit: number,
   ) {
     super("TOO_MANY_SESSIONS", `Too many open streams for this database (limit ${limit})`);
+  }
+}
+
+/** The client already has as many sessions on the database as the per-client cap allows. Retry later. */
+export class TooManyClientSessionsError extends SessionError {
+  override readonly name = "TooManyClientSessionsError";
+  declare readonly code: "TOO_MANY_CLIENT_SESSIONS";
+  constructor(
+    readonly database: string,
+    readonly limit: number,
+  ) {
+    super(
+      "TOO_MANY_CLIENT_SESSIONS",
+      `Too many open streams from this client on this database (limit ${limit} per client, maxSessionsPerClient): ` +
+        "close streams or commit transactions you no longer need, or raise limits.maxSessionsPerClient",
+    );
   }
 }
 

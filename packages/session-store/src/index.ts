@@ -19,6 +19,7 @@ export {
   SessionError,
   BadBatonError,
   TooManySessionsError,
+  TooManyClientSessionsError,
   PrincipalMismatchError,
   TransactionAbortedError,
   SESSION_ERROR_CODES,

@@ -49,6 +49,8 @@ export class SessionState {
     readonly id: string,
     readonly database: string,
     readonly principal: string | null,
+    /** The client key the session counts against (`maxSessionsPerClient`), or null. */
+    readonly client: string | null,
     readOnly: boolean,
     readonly createdAt: number,
     inner: Connection,

@@ -1,7 +1,7 @@
 import { BatonError, BatonSigner, newSessionId, sessionIdToText } from "@hranad/baton";
 import type { Connection, Pool } from "@hranad/driver";
 import { systemClock, type Clock } from "./clock.js";
-import { BadBatonError, PrincipalMismatchError, TooManySessionsError } from "./errors.js";
+import { BadBatonError, PrincipalMismatchError, TooManyClientSessionsError, TooManySessionsError } from "./errors.js";
 import { Reaper } from "./reaper.js";
 import { Session, stateOf } from "./session.js";
 import { SessionState, type ReleaseFunction } from "./session-state.js";
@@ -27,6 +27,12 @@ export interface StoreOptions {
   readonly maxLifetimeMs?: number;
   /** Concurrent sessions per database. Default 64. */
   readonly maxSessionsPerDatabase?: number;
+  /**
+   * Concurrent sessions one client (see `OpenSessionOptions.client`) may have on one database, so that one client
+   * cannot take all of a database's slots. Default: a quarter of `maxSessionsPerDatabase`, at least 1; never more
+   * than `maxSessionsPerDatabase`.
+   */
+  readonly maxSessionsPerClient?: number;
   /**
    * An idle session whose transaction has been open longer than this is rolled back by the store and poisoned
    * with `TRANSACTION_TIMEOUT`. Default 0: off.
@@ -69,6 +75,11 @@ export interface OpenSessionOptions {
    * lifetime expiry; transaction timeout, kill and closeAll still apply.
    */
   readonly expires?: boolean;
+  /**
+   * Who opens the session, for the per-client cap (`maxSessionsPerClient`): the remote address when there are no
+   * principals, otherwise the principal's name. Absent: the session counts against the per-database cap only.
+   */
+  readonly client?: string;
 }
 
 export type KillResult = "not-found" | "killed";
@@ -81,6 +92,8 @@ export interface SessionInfo {
   readonly id: string;
   readonly database: string;
   readonly principal: string | null;
+  /** The client key it was opened with (`OpenSessionOptions.client`), or null. */
+  readonly client: string | null;
   readonly readOnly: boolean;
   readonly busy: boolean;
   /** Milliseconds since the session was opened. */
@@ -110,6 +123,7 @@ export class SessionStore {
   readonly idleTimeoutMs: number;
   readonly maxLifetimeMs: number;
   readonly maxSessionsPerDatabase: number;
+  readonly maxSessionsPerClient: number;
   readonly transactionTimeoutMs: number;
   readonly rollbackTimeoutMs: number;
 
@@ -120,6 +134,8 @@ export class SessionStore {
   readonly #facades = new Map<string, Session>();
   /** Slots per database: sessions being opened, live, or being torn down. */
   readonly #slots = new Map<string, number>();
+  /** Slots per (database, client), counted exactly as `#slots`: keyed `database/client` (names have no "/"). */
+  readonly #clientSlots = new Map<string, number>();
   readonly #tombstones: Tombstones;
   /** Teardowns and store-run rollbacks in progress. */
   readonly #pending = new Set<Promise<void>>();
@@ -129,6 +145,8 @@ export class SessionStore {
     this.idleTimeoutMs = positiveOr(options.idleTimeoutMs, STORE_DEFAULTS.idleTimeoutMs);
     this.maxLifetimeMs = positiveOr(options.maxLifetimeMs, STORE_DEFAULTS.maxLifetimeMs);
     this.maxSessionsPerDatabase = Math.floor(positiveOr(options.maxSessionsPerDatabase, STORE_DEFAULTS.maxSessionsPerDatabase));
+    const perClient = Math.max(1, Math.floor(this.maxSessionsPerDatabase / 4));
+    this.maxSessionsPerClient = Math.min(this.maxSessionsPerDatabase, Math.floor(positiveOr(options.maxSessionsPerClient, perClient)));
     this.transactionTimeoutMs = positiveOr(options.transactionTimeoutMs, 0);
     this.rollbackTimeoutMs = positiveOr(options.rollbackTimeoutMs, STORE_DEFAULTS.rollbackTimeoutMs);
     this.#tombstones = new Tombstones(
@@ -141,10 +159,11 @@ export class SessionStore {
   }
 
   /**
-   * Opens a session on `db`: reserves a slot under the per-database cap first (so the cap, not the pool, is the
-   * first limit to bite), then pins a pool connection, switches the engine's read-only guard on when asked, and
-   * takes ownership of `release`. The new session is busy: hand out its first baton with `baton()`.
-   * On any failure the slot and `release` are released before the error propagates.
+   * Opens a session on `db`: reserves a slot under the per-client cap (`options.client`) and the per-database cap
+   * first (so the caps, not the pool, are the first limits to bite), then pins a pool connection, switches the
+   * engine's read-only guard on when asked, and takes ownership of `release`. The new session is busy: hand out its
+   * first baton with `baton()`. On any failure the slots and `release` are released before the error propagates;
+   * otherwise they are released when the session's teardown ends (close, expiry, kill, terminate, closeAll).
    */
   async open(
     db: SessionDatabase,
@@ -155,18 +174,25 @@ export class SessionStore {
     options: OpenSessionOptions = {},
   ): Promise<Session> {
     const releaseHandle: ReleaseFunction = typeof release === "function" ? release : () => release.release();
+    const client = options.client ?? null;
+    const clientKey = client === null ? undefined : `${db.name}/${client}`;
+    const clientUsed = clientKey === undefined ? 0 : (this.#clientSlots.get(clientKey) ?? 0);
     const used = this.#slots.get(db.name) ?? 0;
-    if (used >= this.maxSessionsPerDatabase) {
+    if (clientUsed >= this.maxSessionsPerClient || used >= this.maxSessionsPerDatabase) {
       await this.#safely(releaseHandle, undefined, db.name, "release-database");
-      throw new TooManySessionsError(db.name, this.maxSessionsPerDatabase);
+      if (used >= this.maxSessionsPerDatabase && clientUsed < this.maxSessionsPerClient) {
+        throw new TooManySessionsError(db.name, this.maxSessionsPerDatabase);
+      }
+      throw new TooManyClientSessionsError(db.name, this.maxSessionsPerClient);
     }
     this.#slots.set(db.name, used + 1);
+    if (clientKey !== undefined) this.#clientSlots.set(clientKey, clientUsed + 1);
 
     let connection;
     try {
       connection = await db.pool.acquire(signal);
     } catch (error) {
-      this.#freeSlot(db.name);
+      this.#freeSlot(db.name, client);
       await this.#safely(releaseHandle, undefined, db.name, "release-database");
       throw error;
     }
@@ -174,7 +200,7 @@ export class SessionStore {
       if (readOnly) await connection.setReadOnly(true);
     } catch (error) {
       await this.#safely(() => connection.release(), undefined, db.name, "release-connection");
-      this.#freeSlot(db.name);
+      this.#freeSlot(db.name, client);
       await this.#safely(releaseHandle, undefined, db.name, "release-database");
       throw error;
     }
@@ -186,6 +212,7 @@ export class SessionStore {
       id,
       db.name,
       principal,
+      client,
       readOnly,
       this.#clock.now(),
       connection,
@@ -369,6 +396,7 @@ export class SessionStore {
         id: state.id,
         database: state.database,
         principal: state.principal,
+        client: state.client,
         readOnly: state.readOnly,
         busy: state.busy,
         ageMs: now - state.createdAt,
@@ -382,10 +410,11 @@ export class SessionStore {
   }
 
   /**
-   * Slots in use (on one database, or in total): live sessions plus those being opened or torn down. This is what
-   * the cap counts; once `settled()`, it equals the number of live sessions.
+   * Slots in use (on one database, or in total; of one client on that database): live sessions plus those being
+   * opened or torn down. This is what the caps count; once `settled()`, it equals the number of live sessions.
    */
-  count(database?: string): number {
+  count(database?: string, client?: string): number {
+    if (database !== undefined && client !== undefined) return this.#clientSlots.get(`${database}/${client}`) ?? 0;
     if (database !== undefined) return this.#slots.get(database) ?? 0;
     let total = 0;
     for (const used of this.#slots.values()) total += used;
@@ -464,10 +493,9 @@ export class SessionStore {
     this.#track(this.#safely(() => inner.release(), state, state.database, "release-connection"));
   }
 
-  #freeSlot(database: string): void {
-    const used = (this.#slots.get(database) ?? 1) - 1;
-    if (used > 0) this.#slots.set(database, used);
-    else this.#slots.delete(database);
+  #freeSlot(database: string, client: string | null): void {
+    decrement(this.#slots, database);
+    if (client !== null) decrement(this.#clientSlots, `${database}/${client}`);
   }
 
   #tombstoneOf(state: SessionState): Tombstone {
@@ -518,7 +546,7 @@ export class SessionStore {
       await this.#safely(() => inner.release(), state, state.database, "release-connection");
     }
     await this.#safely(state.releaseHandle, state, state.database, "release-database");
-    this.#freeSlot(state.database);
+    this.#freeSlot(state.database, state.client);
   }
 
   /** Runs one teardown step, bounded by `rollbackTimeoutMs`; reports and swallows its failure. */
@@ -582,6 +610,13 @@ export class SessionStore {
     state.maintenance = rollback;
     this.#track(rollback);
   }
+}
+
+/** One slot fewer under `key`; a count that reaches 0 is removed. */
+function decrement(slots: Map<string, number>, key: string): void {
+  const used = (slots.get(key) ?? 1) - 1;
+  if (used > 0) slots.set(key, used);
+  else slots.delete(key);
 }
 
 /** Rolls back the connection's transaction, if one is open. */

@@ -350,6 +350,7 @@ for (const { name, driver } of DRIVERS) {
           id: a.id,
           database: "main",
           principal: "alice",
+          client: null,
           readOnly: false,
           busy: false,
           ageMs: expect.any(Number),

@@ -17,8 +17,9 @@ const DURATION_MS = pick(12_000, 300_000);
 let server: InProcessServer;
 
 beforeAll(async () => {
-  // The shipped limits (16 connections, 5 s busy timeout, 10 s idle timeout): contention as a user would meet it.
-  server = await startInProcess();
+  // The shipped limits (16 connections, 5 s busy timeout, 10 s idle timeout): contention as a user would meet it. The
+  // 32 clients connect from one address, so that one address may have as many streams as the database.
+  server = await startInProcess({ limits: { maxSessionsPerClient: 128 } });
 });
 afterAll(async () => {
   await server?.close();

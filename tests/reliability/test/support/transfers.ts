@@ -19,6 +19,7 @@ export const RETRYABLE_CODES: ReadonlySet<string> = new Set([
   "STREAM_EXPIRED",
   "POOL_TIMEOUT",
   "TOO_MANY_SESSIONS",
+  "TOO_MANY_CLIENT_SESSIONS",
   "SERVER_SHUTTING_DOWN",
 ]);
 

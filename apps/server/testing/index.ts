@@ -1,8 +1,11 @@
+/**
+ * `@hranad/server/testing`: test support, not part of the server — a real server started in this process for a
+ * test, on its own data directory.
+ */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseConfig } from "./config.js";
-import { startServer, type HranadServer } from "./server.js";
+import { parseConfig, startServer, type HranadServer } from "@hranad/server";
 
 /** A server started for a test, with its own data directory that `close()` removes. */
 export interface TestServer {
