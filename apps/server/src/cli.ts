@@ -4,7 +4,7 @@ import { startServer } from "./server.js";
 import { isLoopback } from "./server-context.js";
 import { VERSION } from "./version.js";
 
-/** The `hranad` command: resolves the configuration, starts the server and shuts it down on SIGTERM/SIGINT. */
+/** The `hranad` command (`hranad shell …` is the SQL shell of @hranad/shell): resolves the configuration, starts the server and shuts it down on SIGTERM/SIGINT. */
 export async function main(argv: readonly string[]): Promise<void> {
   if (argv[0] === "restore") {
     process.exitCode = await restoreCommand(argv.slice(1), {
@@ -13,6 +13,11 @@ export async function main(argv: readonly string[]): Promise<void> {
       out: (line) => void process.stdout.write(`${line}\n`),
       err: (line) => void process.stderr.write(`${line}\n`),
     });
+    return;
+  }
+  if (argv[0] === "shell") {
+    const { runShell } = await import("@hranad/shell");
+    process.exitCode = await runShell(argv.slice(1));
     return;
   }
   let options;

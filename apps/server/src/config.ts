@@ -336,6 +336,7 @@ export function resolveCli(argv: readonly string[], env: NodeJS.ProcessEnv = pro
 
 export const USAGE = `Usage: hranad [options]
        hranad restore --config FILE [--data-dir DIR] [--database NAME] [--timestamp ISO]
+       hranad shell [URL] [options]   a SQL shell for this or any Hrana server (hranad shell --help)
 
 Serves SQLite databases over libSQL's Hrana protocol (HTTP and WebSocket).
 With no configuration it serves ./data/default.db as the database "default" on http://127.0.0.1:8080.

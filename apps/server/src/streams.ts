@@ -31,7 +31,7 @@ export function httpStreamHost(context: ServerContext, database: string, client:
     async inline(signal) {
       if (context.closing) return undefined;
       const handle = await context.registry.get(database, signal);
-      const lease = handle.database.pool.inline?.();
+      const lease = await handle.database.pool.inline?.();
       if (lease === undefined || context.closing) return void (await lease?.release(), handle.release());
       if (handle.database.readOnly) await lease.setReadOnly(true);
       return { connection: lease, release: () => lease.release().finally(() => handle.release()) };

@@ -117,10 +117,11 @@ export interface Pool {
    */
   acquire(signal?: AbortSignal, timeoutMs?: number): Promise<Connection>;
   /**
-   * The pool's main-thread connection for one short request, or undefined (none, in use, still opening, or the main
-   * thread's share of statement time is spent). Release it before the request ends.
+   * The pool's main-thread connection for one short request, once the request before it has given it back; or
+   * undefined (none, still opening, too many waiting, or the main thread's share of statement time is spent).
+   * Release it before the request ends.
    */
-  inline?(): InlineLease | undefined;
+  inline?(): Promise<InlineLease | undefined>;
   /** Runs a WAL checkpoint on an idle connection of the pool. */
   checkpoint(mode?: CheckpointMode): Promise<CheckpointResult>;
   stats(): PoolStats;
@@ -258,8 +259,10 @@ export interface Connection {
 export interface InlineLease extends Connection {
   /** Starts a unit of work; `key` names it (its SQL) so that a unit found slow goes to a worker next time. */
   beginUnit(key: string): void;
-  /** Whether a unit of this key was found slow here before. */
+  /** Whether a unit of this key was found slow here lately (it goes to a worker for a while). */
   knownSlow(key: string): boolean;
+  /** The unit finished inline: a unit of its key that was found slow before is forgiven. */
+  endUnit(): void;
 }
 
 /** The main thread's inline work, process-wide. */

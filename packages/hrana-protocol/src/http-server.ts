@@ -170,6 +170,7 @@ async function runInline(
       connection.beginUnit(key ?? "");
       try {
         results.push(await executeStreamRequest(connection, sqlStore, request, executorOptions(options)));
+        connection.endUnit();
       } catch (error) {
         if (isInlineRedirect(error)) return { results, redirectedAt: i };
         throw error;

@@ -63,8 +63,18 @@ export interface InlineSettings {
   readonly onCommitted?: () => void;
 }
 
+/** Requests that may wait in line for the main-thread connection; more go to workers at once. */
+const MAX_WAITING = 64;
 /** How long a unit found slow goes straight to a worker. */
 const SLOW_MEMORY_MS = 10_000;
+/** The first time a unit is found slow it goes to a worker this long; each time again in a row, twice as long. */
+const FIRST_SLOW_MS = 50;
+
+/** What the connection remembers of a unit found slow: until when it goes to a worker, and how often in a row. */
+interface SlowMark {
+  readonly until: number;
+  readonly strikes: number;
+}
 const EXPLAIN = /^\s*explain\b/i;
 
 /**
@@ -74,10 +84,11 @@ const EXPLAIN = /^\s*explain\b/i;
 export class InlineConnection {
   readonly #engine: EngineConnection;
   readonly #settings: InlineSettings;
-  readonly #slow = new LruCache<string, number>(1024);
+  readonly #slow = new LruCache<string, SlowMark>(1024);
   #lease: Lease | undefined;
   #closed = false;
   #dirty = false;
+  readonly #waiting: ((lease: InlineLease | undefined) => void)[] = [];
 
   private constructor(engine: EngineConnection, settings: InlineSettings) {
     this.#engine = engine;
@@ -100,9 +111,19 @@ export class InlineConnection {
     return this.#lease !== undefined;
   }
 
-  /** A lease for one request, or undefined while leased, closed, or past the main thread's share. */
-  lease(): InlineLease | undefined {
-    if (this.#lease !== undefined || this.#closed || !this.#settings.share.available()) return undefined;
+  /**
+   * A lease for one request. While another request holds it, waits in line (a holder keeps it only for its own
+   * inline statements, within one turn of the event loop): at most `MAX_WAITING` wait, the others get undefined at
+   * once, as every waiter does when the connection is closed, must be replaced, or the main thread's share is spent.
+   */
+  lease(): Promise<InlineLease | undefined> {
+    if (this.#closed || this.#dirty || !this.#settings.share.available()) return Promise.resolve(undefined);
+    if (this.#lease === undefined) return Promise.resolve(this.#lend());
+    if (this.#waiting.length >= MAX_WAITING) return Promise.resolve(undefined);
+    return new Promise((resolve) => this.#waiting.push(resolve));
+  }
+
+  #lend(): Lease {
     const lease = new Lease(this.#engine, this.#settings, this.#slow, (committed) => this.#giveBack(lease, committed));
     this.#lease = lease;
     return lease;
@@ -122,11 +143,20 @@ export class InlineConnection {
       this.#dirty = true;
     }
     if (committed) this.#settings.onCommitted?.();
+    const next = this.#waiting.shift();
+    if (next === undefined) return;
+    if (this.#closed || this.#dirty || !this.#settings.share.available()) {
+      next(undefined);
+      for (const waiter of this.#waiting.splice(0)) waiter(undefined);
+      return;
+    }
+    next(this.#lend());
   }
 
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    for (const waiter of this.#waiting.splice(0)) waiter(undefined);
     this.#lease?.invalidate();
     this.#lease = undefined;
     try {
@@ -143,7 +173,7 @@ class Lease implements InlineLease {
   readonly id = nextInlineId--;
   readonly #engine: EngineConnection;
   readonly #settings: InlineSettings;
-  readonly #slow: LruCache<string, number>;
+  readonly #slow: LruCache<string, SlowMark>;
   readonly #onRelease: (committed: boolean) => void;
   #released = false;
   /** Whether anything was committed through this lease. */
@@ -156,7 +186,7 @@ class Lease implements InlineLease {
   constructor(
     engine: EngineConnection,
     settings: InlineSettings,
-    slow: LruCache<string, number>,
+    slow: LruCache<string, SlowMark>,
     onRelease: (committed: boolean) => void,
   ) {
     this.#engine = engine;
@@ -178,16 +208,27 @@ class Lease implements InlineLease {
   }
 
   knownSlow(key: string): boolean {
-    const until = this.#slow.get(key);
-    return until !== undefined && until > performance.now();
+    const mark = this.#slow.get(key);
+    return mark !== undefined && mark.until > performance.now();
   }
 
   /**
-   * Sends units of this key to a worker for a while. Not for ever: a deadline measured in wall time also fires when
-   * the thread was merely descheduled on a busy machine, and a statement's cost changes with its data.
+   * Sends units of this key to a worker for a while: 50 ms the first time, twice as long each time it is found slow
+   * again, up to 10 s. Not at once for long, nor for ever: a deadline measured in wall time also fires when the
+   * thread was merely descheduled on a busy machine, and a statement's cost changes with its data. A unit that runs
+   * inline within its budget again is forgiven.
    */
   #markSlow(): void {
-    if (this.#unitKey !== undefined) this.#slow.set(this.#unitKey, performance.now() + SLOW_MEMORY_MS);
+    if (this.#unitKey === undefined) return;
+    const strikes = (this.#slow.get(this.#unitKey)?.strikes ?? 0) + 1;
+    const ms = Math.min(SLOW_MEMORY_MS, FIRST_SLOW_MS * 2 ** Math.min(strikes - 1, 20));
+    this.#slow.set(this.#unitKey, { until: performance.now() + ms, strikes });
+  }
+
+  /** The unit ran inline within its budget: it starts afresh the next time it is slow. */
+  endUnit(): void {
+    if (this.#unitKey !== undefined && this.#slow.get(this.#unitKey) !== undefined) this.#slow.delete(this.#unitKey);
+    this.#unitKey = undefined;
   }
 
   beginUnit(key: string): void {

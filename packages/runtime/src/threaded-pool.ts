@@ -90,7 +90,7 @@ export class ThreadedPool implements Pool {
     });
   }
 
-  inline(): InlineLease | undefined {
+  async inline(): Promise<InlineLease | undefined> {
     const budget = this.#settings.inlineBudgetMs ?? 0;
     if (budget <= 0 || this.#closing) return undefined;
     if (this.#inline?.dirty === true && !this.#inline.leased) {
