@@ -38,7 +38,6 @@ function run(args: string[], cwd: string, until?: RegExp, env: Record<string, st
   return { child, matched, exited, output: () => ({ stdout, stderr }) };
 }
 
-// Each test spawns node processes: seconds each on a loaded machine, hence the 30 s bounds.
 describe("the hranad command", () => {
   it("serves ./data/default.db in open mode with no configuration, and stops cleanly on SIGTERM", async () => {
     const cwd = tempDir();
@@ -56,7 +55,7 @@ describe("the hranad command", () => {
     server.child.kill("SIGTERM");
     expect(await server.exited).toBe(0);
     expect(existsSync(join(cwd, "data", "default.db"))).toBe(true);
-  }, 30_000);
+  });
 
   it("refuses unknown flags and invalid configuration with a message that says what is wrong", async () => {
     const cwd = tempDir();
@@ -70,7 +69,7 @@ describe("the hranad command", () => {
     const port = run(["--port", "99999"], cwd);
     expect(await port.exited).toBe(2);
     expect(port.output().stderr).toMatch(/port/);
-  }, 30_000);
+  });
 
   it("reads databases from a YAML file and the port from PORT", async () => {
     const cwd = tempDir();
@@ -93,5 +92,5 @@ describe("the hranad command", () => {
     expect(await server.exited).toBe(0);
     expect(existsSync(join(cwd, "dbs", "app.db"))).toBe(true);
     expect(existsSync(join(cwd, "dbs", "logs.db"))).toBe(true);
-  }, 30_000);
+  });
 });
