@@ -24,7 +24,7 @@ import path from "node:path";
 const LAYERS = [
   ["apps/server"],
   ["packages/hrana-protocol", "packages/session-store"],
-  ["packages/registry", "packages/baton"],
+  ["packages/registry", "packages/baton", "packages/replication"],
   ["packages/driver-better-sqlite3", "packages/driver-libsql"],
   ["packages/runtime"],
   ["packages/driver"],

@@ -1,10 +1,20 @@
-import { ConfigError, USAGE, resolveCli } from "./config.js";
+import { restoreCommand } from "@hranad/replication";
+import { ConfigError, USAGE, loadConfigFile, resolveCli } from "./config.js";
 import { startServer } from "./server.js";
 import { isLoopback } from "./server-context.js";
 import { VERSION } from "./version.js";
 
 /** The `hranad` command (`hranad shell …` is the SQL shell of @hranad/shell): resolves the configuration, starts the server and shuts it down on SIGTERM/SIGINT. */
 export async function main(argv: readonly string[]): Promise<void> {
+  if (argv[0] === "restore") {
+    process.exitCode = await restoreCommand(argv.slice(1), {
+      loadConfig: loadConfigFile,
+      isConfigError: (error) => error instanceof ConfigError,
+      out: (line) => void process.stdout.write(`${line}\n`),
+      err: (line) => void process.stderr.write(`${line}\n`),
+    });
+    return;
+  }
   if (argv[0] === "shell") {
     const { runShell } = await import("@hranad/shell");
     process.exitCode = await runShell(argv.slice(1));

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { parse as parseYaml } from "yaml";
+import { parseReplication, replicatedNames, ReplicationConfigError, type ReplicationConfig } from "@hranad/replication";
 
 /** How a database is opened. */
 export type DatabaseMode = "create" | "readwrite" | "readonly";
@@ -73,6 +74,8 @@ export interface ServerConfig {
   readonly baseUrl: string | null;
   /** Log level for the request log: `silent`, `error`, `warn`, `info`, `debug`. */
   readonly logLevel: "silent" | "error" | "warn" | "info" | "debug";
+  /** Continuous replication with Litestream (`replication:`), or null. */
+  readonly replication: ReplicationConfig | null;
 }
 
 export const DEFAULT_LIMITS: Limits = Object.freeze(
@@ -87,6 +90,7 @@ export const DEFAULT_CONFIG: ServerConfig = Object.freeze({
   limits: DEFAULT_LIMITS,
   baseUrl: null,
   logLevel: "info",
+  replication: null,
 });
 
 /** A configuration error: the message says which key is wrong and why. */
@@ -100,7 +104,7 @@ const RESERVED_NAMES = new Set(["v1", "v2", "v3", "v3-protobuf", "health", "vers
 const DRIVERS = new Set(["better-sqlite3", "libsql"]);
 const MODES = new Set<DatabaseMode>(["create", "readwrite", "readonly"]);
 const LOG_LEVELS = new Set(["silent", "error", "warn", "info", "debug"]);
-const TOP_LEVEL_KEYS = new Set(["host", "port", "dataDir", "databases", "limits", "baseUrl", "logLevel"]);
+const TOP_LEVEL_KEYS = new Set(["host", "port", "dataDir", "databases", "limits", "baseUrl", "logLevel", "replication"]);
 
 type Json = Record<string, unknown>;
 
@@ -230,14 +234,24 @@ export function parseConfig(document: unknown, baseDir = process.cwd()): ServerC
   }
   const dataDir = document.dataDir ?? DEFAULT_CONFIG.dataDir;
   if (typeof dataDir !== "string" || dataDir.length === 0) throw new ConfigError("dataDir: must be a non-empty string");
+  const databases = parseDatabases(document.databases);
+  let replication: ReplicationConfig | null;
+  try {
+    replication = parseReplication(document.replication);
+    if (replication !== null) replicatedNames(replication, databases.map((d) => d.name));
+  } catch (error) {
+    if (error instanceof ReplicationConfigError) throw new ConfigError(error.message);
+    throw error;
+  }
   return {
     host,
     port: document.port === undefined ? DEFAULT_CONFIG.port : port("port", document.port),
     dataDir: resolve(baseDir, dataDir),
-    databases: parseDatabases(document.databases),
+    databases,
     limits: parseLimits(document.limits),
     baseUrl: baseUrl as string | null,
     logLevel: logLevel as ServerConfig["logLevel"],
+    replication,
   };
 }
 
@@ -321,6 +335,7 @@ export function resolveCli(argv: readonly string[], env: NodeJS.ProcessEnv = pro
 }
 
 export const USAGE = `Usage: hranad [options]
+       hranad restore --config FILE [--data-dir DIR] [--database NAME] [--timestamp ISO]
        hranad shell [URL] [options]   a SQL shell for this or any Hrana server (hranad shell --help)
 
 Serves SQLite databases over libSQL's Hrana protocol (HTTP and WebSocket).

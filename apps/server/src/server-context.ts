@@ -2,6 +2,7 @@ import type { FastifyRequest } from "fastify";
 import type { ByteBudget, ResponseBudget } from "@hranad/hrana-protocol";
 import type { Registry } from "@hranad/registry";
 import type { SessionStore } from "@hranad/session-store";
+import type { Replicator } from "@hranad/replication";
 import type { ServerConfig } from "./config.js";
 
 /** Who a request is. Open mode has one principal with full access to every database. */
@@ -17,6 +18,10 @@ export interface ServerContext {
   readonly config: ServerConfig;
   readonly registry: Registry;
   readonly store: SessionStore;
+  /** The Litestream supervisor when replication is configured. */
+  readonly replication: Replicator | null;
+  /** When the server started (ms since the epoch). */
+  readonly startedAt: number;
   /** Resolves the database a request addresses, or throws `DATABASE_NOT_FOUND`. */
   resolveDatabase(request: FastifyRequest, pathName: string | undefined): string;
   /** Bytes held by responses server-wide (`limits.maxBufferedBytes`). */

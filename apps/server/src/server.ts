@@ -1,4 +1,5 @@
 import { mkdirSync } from "node:fs";
+import { resolve } from "node:path";
 import type { AddressInfo } from "node:net";
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import websocket from "@fastify/websocket";
@@ -9,6 +10,7 @@ import { libsqlDriver } from "@hranad/driver-libsql";
 import { Registry, WalGuard } from "@hranad/registry";
 import { addressedDatabase, ByteBudget, chooseSubprotocol, printableName, ResponseBudget } from "@hranad/hrana-protocol";
 import { SessionStore } from "@hranad/session-store";
+import { Replicator, replicatedNames } from "@hranad/replication";
 import type { ServerConfig } from "./config.js";
 import { registerAdmin } from "./admin.js";
 import { sendError, ServerError, toErrorReply } from "./errors.js";
@@ -21,6 +23,8 @@ export interface HranadServer {
   readonly app: FastifyInstance;
   readonly registry: Registry;
   readonly store: SessionStore;
+  /** The Litestream supervisor when `replication:` is configured. */
+  readonly replication: Replicator | null;
   /** `http://host:port` */
   readonly url: string;
   readonly port: number;
@@ -33,11 +37,18 @@ const DRIVERS: readonly Driver[] = [betterSqlite3Driver, libsqlDriver];
 /** Builds the server (routes, registry, session store) and starts listening. */
 export async function startServer(config: ServerConfig): Promise<HranadServer> {
   mkdirSync(config.dataDir, { recursive: true });
+  const startedAt = Date.now();
+  // Litestream checkpoints the databases it replicates: theirs stand down (registry `externalCheckpoints`).
+  const replicated = new Set(config.replication ? replicatedNames(config.replication, config.databases.map((d) => d.name)) : []);
   const registry = new Registry({
     dataDir: config.dataDir,
     drivers: DRIVERS,
     defaultDriver: "better-sqlite3",
-    databases: config.databases.map((d) => ({ ...d, mode: d.mode ?? "create" })),
+    databases: config.databases.map((d) => ({
+      ...d,
+      mode: d.mode ?? "create",
+      ...(replicated.has(d.name) ? { externalCheckpoints: true } : {}),
+    })),
     defaults: {
       busyTimeoutMs: config.limits.busyTimeoutMs,
       statementTimeoutMs: config.limits.statementTimeoutMs,
@@ -67,12 +78,25 @@ export async function startServer(config: ServerConfig): Promise<HranadServer> {
     forceCloseConnections: "idle",
   });
 
+  const replication =
+    config.replication === null
+      ? null
+      : new Replicator({
+          config: config.replication,
+          databases: config.databases
+            .filter((d) => replicated.has(d.name))
+            .map((d) => ({ name: d.name, path: resolve(config.dataDir, d.path ?? `${d.name}.db`) })),
+          log: app.log,
+        });
+
   let closing = false;
   const buffered = new ByteBudget(config.limits.maxBufferedBytes);
   const context: ServerContext = {
     config,
     registry,
     store,
+    replication,
+    startedAt,
     buffered,
     // maxResponseBytes and maxResultBytes, drawing on the server's pool.
     responseBudget: () => new ResponseBudget({ ...config.limits, pool: buffered }),
@@ -156,7 +180,13 @@ export async function startServer(config: ServerConfig): Promise<HranadServer> {
   const walGuard = new WalGuard(registry, config.limits.walTruncateBytes, app.log);
   walGuard.start();
 
-  await app.listen({ host: config.host, port: config.port });
+  await replication?.start();
+  try {
+    await app.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    await replication?.stop();
+    throw error;
+  }
   const address = app.server.address() as AddressInfo;
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
@@ -166,6 +196,7 @@ export async function startServer(config: ServerConfig): Promise<HranadServer> {
     app,
     registry,
     store,
+    replication,
     url,
     port: address.port,
     close() {
@@ -187,6 +218,8 @@ export async function startServer(config: ServerConfig): Promise<HranadServer> {
         reaper.abort();
         // Streams opened by requests that were already past the `closing` check.
         await store.closeAll();
+        // Litestream's final sync ships the last writes; only then may the databases be checkpointed.
+        await replication?.stop();
         // Streams that were busy at closeAll end when their request finishes; give them the registry's bound.
         await registry.closeAll({ timeoutMs: 15_000 });
       })();

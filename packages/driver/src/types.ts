@@ -49,6 +49,12 @@ export interface OpenOptions {
    * no limit (SQLite's own default); 0 truncates to the smallest size each time.
    */
   readonly journalSizeLimitBytes?: number;
+  /**
+   * `PRAGMA wal_autocheckpoint` of writable file connections: after a commit that leaves this many pages or more in
+   * the WAL, the committing connection runs a PASSIVE checkpoint. Default 1000 (SQLite's own); 0 disables automatic
+   * checkpoints, for a database whose checkpoints another process runs (a replicator such as Litestream).
+   */
+  readonly walAutocheckpointPages?: number;
   /** Idle connections beyond one are closed after this many milliseconds unused. Default 30000. */
   readonly idleConnectionTimeoutMs?: number;
   /**

@@ -18,6 +18,12 @@ export interface DatabaseConfig {
   readonly create?: boolean;
   /** Per-database driver options, over the registry's `defaults`. */
   readonly open?: DatabaseOpenOptions;
+  /**
+   * Another process runs this database's checkpoints (a replicator such as Litestream, which must see every WAL
+   * frame before it is checkpointed away): connections open with automatic checkpoints off, and `WalGuard` leaves the
+   * database alone. The checkpoint at `detach`/`closeAll` still runs: stop the replicator (its final sync) first.
+   */
+  readonly externalCheckpoints?: boolean;
 }
 
 const NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
@@ -80,6 +86,9 @@ export function validateOpenOptions(options: DatabaseOpenOptions | undefined, wh
     if (value !== undefined && (typeof value !== "number" || !Number.isInteger(value) || value < 0)) {
       throw new RegistryError("CONFIG_INVALID", `${where}: ${key} must be a non-negative integer`);
     }
+  }
+  if (options.walAutocheckpointPages !== undefined && (typeof options.walAutocheckpointPages !== "number" || !Number.isInteger(options.walAutocheckpointPages) || options.walAutocheckpointPages < 0)) {
+    throw new RegistryError("CONFIG_INVALID", `${where}: walAutocheckpointPages must be a non-negative integer`);
   }
   if (options.maxConnections === 0) throw new RegistryError("CONFIG_INVALID", `${where}: maxConnections must be ≥ 1`);
 }

@@ -279,6 +279,9 @@ export class Registry {
       throw new RegistryError("DRIVER_NOT_FOUND", `database "${name}": ${which}`);
     }
     validateOpenOptions(config.open, `database "${name}"`);
+    if (config.externalCheckpoints !== undefined && typeof config.externalCheckpoints !== "boolean") {
+      throw new RegistryError("CONFIG_INVALID", `database "${name}": externalCheckpoints must be a boolean`);
+    }
     this.#entries.set(name, {
       name,
       config: freezeConfig(config),
@@ -306,7 +309,14 @@ export class Registry {
     if (entry.opening !== undefined) return entry.opening;
     const opening = (async (): Promise<Database> => {
       const path = await confineDatabaseFile(this.#dataDir, entry.file, entry.name, entry.mode);
-      const options: OpenOptions = { ...this.#defaults, ...entry.config.open, path, mode: entry.mode };
+      const options: OpenOptions = {
+        ...this.#defaults,
+        ...entry.config.open,
+        path,
+        mode: entry.mode,
+        // The replicator checkpoints: a connection's own automatic checkpoint could race it.
+        ...(entry.config.externalCheckpoints === true ? { walAutocheckpointPages: 0 } : {}),
+      };
       let pool: Pool;
       try {
         pool = await entry.driver.open(options);

@@ -16,7 +16,8 @@ export interface WalGuardLogger {
  * long read transaction) stops SQLite's automatic checkpoints from reaching the end of the WAL, so a busy writer
  * grows the file without limit — and SQLite never shrinks it by itself. Once the file is past `limitBytes`, the
  * guard runs a PASSIVE checkpoint (it never blocks anyone) and, when that has copied every frame back (the pinning
- * reader is gone), a TRUNCATE checkpoint that empties the file.
+ * reader is gone), a TRUNCATE checkpoint that empties the file. Databases with `externalCheckpoints` are skipped:
+ * their replicator bounds the WAL with its own checkpoints.
  */
 export class WalGuard {
   readonly #registry: Registry;
@@ -49,6 +50,8 @@ export class WalGuard {
     try {
       for (const database of this.#registry.openDatabases()) {
         if (database.readOnly || database.pool.path === ":memory:") continue;
+        // Another process (the replicator) owns this database's checkpoints.
+        if (database.config.externalCheckpoints === true) continue;
         const size = await walSize(database.pool.path);
         if (size <= this.#limitBytes) continue;
         try {

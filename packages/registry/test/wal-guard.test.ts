@@ -68,3 +68,54 @@ describe("WalGuard", () => {
     handle.release();
   });
 });
+
+describe("externalCheckpoints (a replicator owns the checkpoints)", () => {
+  it("opens connections with automatic checkpoints off, the guard leaves the WAL alone, and close still checkpoints", async () => {
+    const { dir, cleanup } = await tempDir();
+    const registry = new Registry({
+      dataDir: dir,
+      drivers: [realDriver],
+      databases: [
+        { name: "replicated", mode: "create", externalCheckpoints: true, open: { journalSizeLimitBytes: -1 } },
+        { name: "plain", mode: "create", open: { journalSizeLimitBytes: -1 } },
+      ],
+    });
+    try {
+      const wal = (name: string) => {
+        try {
+          return statSync(join(dir, `${name}.db-wal`)).size;
+        } catch {
+          return 0; // the last connection to close removes the WAL
+        }
+      };
+      for (const name of ["replicated", "plain"]) {
+        const handle = await registry.get(name);
+        const conn = await handle.database.pool.acquire();
+        expect((await conn.execute({ sql: "PRAGMA wal_autocheckpoint" })).rows).toEqual([[name === "replicated" ? 0n : 1000n]]);
+        await conn.execute({ sql: "CREATE TABLE t (v)" });
+        // 2 000 pages: past the automatic checkpoint's 1 000.
+        for (let i = 0; i < 4; i++) {
+          await conn.execute({ sql: "INSERT INTO t SELECT randomblob(3900) FROM (WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c LIMIT 500) SELECT i FROM c)" });
+        }
+        await conn.release();
+        handle.release();
+      }
+      const replicatedBefore = wal("replicated");
+      expect(replicatedBefore).toBeGreaterThan(2 * MiB);
+      await new WalGuard(registry, MiB, quiet).check();
+      expect(wal("replicated")).toBe(replicatedBefore);
+      expect(wal("plain")).toBe(0);
+      await registry.closeAll();
+      expect(wal("replicated")).toBe(0);
+    } finally {
+      await registry.closeAll();
+      await cleanup();
+    }
+  });
+
+  it("refuses a non-boolean", () => {
+    expect(() => new Registry({ dataDir: "/tmp", drivers: [realDriver], databases: [{ name: "x", externalCheckpoints: "yes" as unknown as boolean }] })).toThrow(
+      /externalCheckpoints must be a boolean/,
+    );
+  });
+});

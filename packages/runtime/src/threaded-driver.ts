@@ -33,6 +33,12 @@ function journalSizeLimit(value: number | undefined): number {
   return value;
 }
 
+function walAutocheckpoint(value: number | undefined): number {
+  if (value === undefined) return 1000;
+  if (!Number.isSafeInteger(value) || value < 0) throw new TypeError("walAutocheckpointPages must be an integer ≥ 0");
+  return value;
+}
+
 /**
  * A `Driver` whose connections each live in a worker thread (taken from a shared `WorkerPool`) and run a
  * synchronous engine there, so a long statement on one database never stalls the main event loop.
@@ -60,6 +66,7 @@ export function createThreadedDriver(options: ThreadedDriverOptions): Driver {
         statementCacheSize,
         maxResultBytes: nonNegative(open.maxResultBytes, 10 * 1024 * 1024, "maxResultBytes"),
         journalSizeLimitBytes: journalSizeLimit(open.journalSizeLimitBytes),
+        walAutocheckpointPages: walAutocheckpoint(open.walAutocheckpointPages),
       };
       return ThreadedPool.open({
         engine,

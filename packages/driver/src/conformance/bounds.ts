@@ -141,6 +141,23 @@ export function boundTests(ctx: ConformanceContext): void {
       await expect(ctx.pool({ journalSizeLimitBytes: -2 })).rejects.toThrow(TypeError);
     });
 
+    it("sets wal_autocheckpoint on writable file connections (1000 by default, 0 turns it off)", async () => {
+      const pool = await ctx.pool();
+      const c = await pool.acquire();
+      expect((await c.execute({ sql: "PRAGMA wal_autocheckpoint" })).rows).toEqual([[1000n]]);
+      await c.release();
+      const off = await ctx.pool({ walAutocheckpointPages: 0 });
+      const d = await off.acquire();
+      expect((await d.execute({ sql: "PRAGMA wal_autocheckpoint" })).rows).toEqual([[0n]]);
+      // No checkpoint runs on commit: the WAL keeps every frame until someone checkpoints.
+      await d.execute({ sql: "CREATE TABLE auto_off(x)" });
+      for (let i = 0; i < 5; i++) await d.execute({ sql: `INSERT INTO auto_off SELECT randomblob(4000) FROM (WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c LIMIT 300) SELECT i FROM c)` });
+      await d.release();
+      const result = await off.checkpoint("passive");
+      expect(result.log).toBeGreaterThan(1000);
+      await expect(ctx.pool({ walAutocheckpointPages: -1 })).rejects.toThrow(TypeError);
+    });
+
     it("truncates a WAL that grew past the limit once it is reset after a checkpoint", async () => {
       const limit = 256 * 1024;
       const sizes: Record<string, number> = {};

@@ -13,6 +13,20 @@ export interface HranadConfig {
   readonly databases?: readonly { name: string; driver?: string; mode?: string }[];
   readonly limits?: Readonly<Record<string, number | string>>;
   readonly logLevel?: string;
+  /** The `replication:` section, as written in the file. */
+  readonly replication?: Readonly<Record<string, unknown>>;
+}
+
+/** The configuration file `HranadProcess.start` writes (JSON, which is YAML). */
+export function configText(config: HranadConfig, dataDir: string): string {
+  return JSON.stringify({
+    host: "127.0.0.1",
+    dataDir,
+    logLevel: config.logLevel ?? "warn",
+    databases: config.databases ?? [{ name: "default", mode: "create" }, { name: "other", mode: "create" }],
+    ...(config.limits !== undefined ? { limits: config.limits } : {}),
+    ...(config.replication !== undefined ? { replication: config.replication } : {}),
+  });
 }
 
 export function tempDir(prefix: string): string {
@@ -40,24 +54,15 @@ export class HranadProcess {
    * Starts `hranad --config FILE --port 0` on `dataDir` (a new temp dir if absent) and resolves once it prints
    * `listening on URL`. The config file is written into the data dir.
    */
-  static async start(config: HranadConfig = {}, dataDir = tempDir("data")): Promise<HranadProcess> {
+  static async start(config: HranadConfig = {}, dataDir = tempDir("data"), env: NodeJS.ProcessEnv = {}): Promise<HranadProcess> {
     const file = join(dataDir, "hranad.json");
     // JSON is YAML: no YAML writer needed.
-    writeFileSync(
-      file,
-      JSON.stringify({
-        host: "127.0.0.1",
-        dataDir,
-        logLevel: config.logLevel ?? "warn",
-        databases: config.databases ?? [{ name: "default", mode: "create" }, { name: "other", mode: "create" }],
-        ...(config.limits !== undefined ? { limits: config.limits } : {}),
-      }),
-    );
+    writeFileSync(file, configText(config, dataDir));
     // HRANAD_NODE_ARGS: extra node flags for a debugging run (e.g. --cpu-prof).
     const nodeArgs = (process.env.HRANAD_NODE_ARGS ?? "").split(" ").filter((a) => a.length > 0);
     const child = spawn(process.execPath, [...nodeArgs, HRANAD_BIN, "--config", file, "--port", "0"], {
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, NODE_OPTIONS: "" },
+      env: { ...process.env, NODE_OPTIONS: "", ...env },
     });
     const server = new HranadProcess(child, dataDir);
     await new Promise<void>((resolve, reject) => {
