@@ -28,7 +28,7 @@ const LAYERS = [
   ["packages/driver-better-sqlite3", "packages/driver-libsql"],
   ["packages/runtime"],
   ["packages/driver"],
-  ["packages/sqlite-guard", "packages/shell"],
+  ["packages/sqlite-guard", "packages/shell", "packages/settings"],
 ];
 
 const root = import.meta.dirname;

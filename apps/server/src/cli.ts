@@ -9,7 +9,6 @@ export async function main(argv: readonly string[]): Promise<void> {
   if (argv[0] === "restore") {
     process.exitCode = await restoreCommand(argv.slice(1), {
       loadConfig: loadConfigFile,
-      isConfigError: (error) => error instanceof ConfigError,
       out: (line) => void process.stdout.write(`${line}\n`),
       err: (line) => void process.stderr.write(`${line}\n`),
     });

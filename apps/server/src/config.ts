@@ -2,7 +2,10 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { parse as parseYaml } from "yaml";
-import { parseReplication, replicatedNames, ReplicationConfigError, type ReplicationConfig } from "@hranad/replication";
+import { checkKeys, ConfigError, count, duration, isMapping, port, size } from "@hranad/settings";
+
+export { ConfigError } from "@hranad/settings";
+import { parseReplication, replicatedNames, type ReplicationConfig } from "@hranad/replication";
 
 /** How a database is opened. */
 export type DatabaseMode = "create" | "readwrite" | "readonly";
@@ -93,10 +96,6 @@ export const DEFAULT_CONFIG: ServerConfig = Object.freeze({
   replication: null,
 });
 
-/** A configuration error: the message says which key is wrong and why. */
-export class ConfigError extends Error {
-  override readonly name = "ConfigError";
-}
 
 const DATABASE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 /** First path segments the server's own routes use: a database of that name could not be addressed by path. */
@@ -106,62 +105,9 @@ const MODES = new Set<DatabaseMode>(["create", "readwrite", "readonly"]);
 const LOG_LEVELS = new Set(["silent", "error", "warn", "info", "debug"]);
 const TOP_LEVEL_KEYS = new Set(["host", "port", "dataDir", "databases", "limits", "baseUrl", "logLevel", "replication"]);
 
-type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function checkKeys(where: string, object: Json, allowed: Iterable<string>): void {
-  const known = new Set(allowed);
-  for (const key of Object.keys(object)) {
-    if (!known.has(key)) throw new ConfigError(`${where}: unknown key "${key}" (allowed: ${[...known].join(", ")})`);
-  }
-}
-
-function port(where: string, value: unknown): number {
-  const n = typeof value === "string" && /^\d+$/.test(value) ? Number(value) : value;
-  if (typeof n !== "number" || !Number.isInteger(n) || n < 0 || n > 65535) {
-    throw new ConfigError(`${where}: must be a port number from 0 to 65535, got ${JSON.stringify(value)}`);
-  }
-  return n;
-}
-
-const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/;
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** Accepts a number of milliseconds or a string such as `"10s"`, `"500ms"`, `"5m"`. */
-function duration(where: string, value: unknown): number {
-  if (typeof value === "number" && Number.isFinite(value) && value >= 0) return Math.round(value);
-  if (typeof value === "string") {
-    const match = DURATION.exec(value.trim());
-    if (match) return Math.round(Number(match[1]) * UNIT_MS[match[2] ?? "ms"]!);
-  }
-  throw new ConfigError(`${where}: must be a duration (milliseconds, or a string like "10s", "500ms", "5m"), got ${JSON.stringify(value)}`);
-}
-
-function count(where: string, value: unknown, min: number): number {
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
-    throw new ConfigError(`${where}: must be an integer ≥ ${min}, got ${JSON.stringify(value)}`);
-  }
-  return value;
-}
-
-const SIZE = /^(\d+)\s*(b|kb|kib|mb|mib|gb|gib)?$/i;
-const UNIT_BYTES: Record<string, number> = { b: 1, kb: 1000, kib: 1024, mb: 1e6, mib: 1 << 20, gb: 1e9, gib: 1 << 30 };
-
-function size(where: string, value: unknown): number {
-  if (typeof value === "number" && Number.isInteger(value) && value > 0) return value;
-  if (typeof value === "string") {
-    const match = SIZE.exec(value.trim());
-    if (match) return Number(match[1]) * UNIT_BYTES[(match[2] ?? "b").toLowerCase()]!;
-  }
-  throw new ConfigError(`${where}: must be a size in bytes (or a string like "10MiB"), got ${JSON.stringify(value)}`);
-}
-
 function parseLimits(value: unknown): Limits {
   if (value === undefined) return DEFAULT_LIMITS;
-  if (!isObject(value)) throw new ConfigError("limits: must be a mapping");
+  if (!isMapping(value)) throw new ConfigError("limits: must be a mapping");
   checkKeys("limits", value, Object.keys(DEFAULT_LIMITS));
   const limits: { -readonly [K in keyof Limits]: Limits[K] } = { ...DEFAULT_LIMITS };
   for (const [key, raw] of Object.entries(value)) {
@@ -183,14 +129,14 @@ function parseLimits(value: unknown): Limits {
 function parseDatabases(value: unknown): DatabaseSettings[] {
   if (value === undefined) return [...DEFAULT_CONFIG.databases];
   // Accept a list of entries or a mapping name → settings.
-  if (!Array.isArray(value) && !isObject(value)) throw new ConfigError("databases: must be a list or a mapping of database names");
+  if (!Array.isArray(value) && !isMapping(value)) throw new ConfigError("databases: must be a list or a mapping of database names");
   const entries: unknown[] = Array.isArray(value)
     ? value
-    : Object.entries(value).map(([name, settings]) => ({ ...(isObject(settings) ? settings : {}), name }));
+    : Object.entries(value).map(([name, settings]) => ({ ...(isMapping(settings) ? settings : {}), name }));
   const seen = new Set<string>();
   return entries.map((entry, i) => {
     const where = `databases[${i}]`;
-    if (!isObject(entry)) throw new ConfigError(`${where}: must be a mapping`);
+    if (!isMapping(entry)) throw new ConfigError(`${where}: must be a mapping`);
     checkKeys(where, entry, ["name", "path", "driver", "mode"]);
     const { name, path, driver, mode } = entry;
     if (typeof name !== "string" || !DATABASE_NAME.test(name)) {
@@ -220,7 +166,7 @@ function parseDatabases(value: unknown): DatabaseSettings[] {
 /** Validates a parsed configuration document (YAML or JSON) and fills in defaults. */
 export function parseConfig(document: unknown, baseDir = process.cwd()): ServerConfig {
   if (document === null || document === undefined) document = {};
-  if (!isObject(document)) throw new ConfigError("the configuration must be a mapping at the top level");
+  if (!isMapping(document)) throw new ConfigError("the configuration must be a mapping at the top level");
   checkKeys("config", document, TOP_LEVEL_KEYS);
   const host = document.host ?? DEFAULT_CONFIG.host;
   if (typeof host !== "string" || host.length === 0) throw new ConfigError("host: must be a non-empty string");
@@ -235,14 +181,9 @@ export function parseConfig(document: unknown, baseDir = process.cwd()): ServerC
   const dataDir = document.dataDir ?? DEFAULT_CONFIG.dataDir;
   if (typeof dataDir !== "string" || dataDir.length === 0) throw new ConfigError("dataDir: must be a non-empty string");
   const databases = parseDatabases(document.databases);
-  let replication: ReplicationConfig | null;
-  try {
-    replication = parseReplication(document.replication);
-    if (replication !== null) replicatedNames(replication, databases.map((d) => d.name));
-  } catch (error) {
-    if (error instanceof ReplicationConfigError) throw new ConfigError(error.message);
-    throw error;
-  }
+  // Its errors are ConfigErrors too (ReplicationConfigError), naming the key under `replication.`.
+  const replication = parseReplication(document.replication);
+  if (replication !== null) replicatedNames(replication, databases.map((d) => d.name));
   return {
     host,
     port: document.port === undefined ? DEFAULT_CONFIG.port : port("port", document.port),

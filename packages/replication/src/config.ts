@@ -1,4 +1,5 @@
 import { fileURLToPath } from "node:url";
+import { ConfigError, parseDurationMs } from "@hranad/settings";
 
 /** Where the replicas live. */
 export type ReplicaTarget =
@@ -19,14 +20,12 @@ export interface ReplicationConfig {
 }
 
 /** A bad `replication:` section: the message starts with the key path, e.g. `replication.syncInterval: …`. */
-export class ReplicationConfigError extends Error {
+export class ReplicationConfigError extends ConfigError {
   override readonly name = "ReplicationConfigError";
 }
 
 const KEYS = ["url", "syncInterval", "databases"];
 const DATABASE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
-const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/;
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 /** Litestream ships no faster than this; a shorter interval only burns requests. */
 const MIN_SYNC_INTERVAL_MS = 100;
 export const DEFAULT_SYNC_INTERVAL_MS = 1000;
@@ -83,12 +82,7 @@ function parseTarget(url: string): ReplicaTarget {
 
 function parseSyncInterval(value: unknown): number {
   if (value === undefined) return DEFAULT_SYNC_INTERVAL_MS;
-  let ms: number | undefined;
-  if (typeof value === "number" && Number.isFinite(value)) ms = Math.round(value);
-  if (typeof value === "string") {
-    const match = DURATION.exec(value.trim());
-    if (match) ms = Math.round(Number(match[1]) * UNIT_MS[match[2] ?? "ms"]!);
-  }
+  const ms = parseDurationMs(value);
   if (ms === undefined) fail("syncInterval", `must be a duration (milliseconds, or a string like "1s", "500ms"), got ${JSON.stringify(value)}`);
   if (ms < MIN_SYNC_INTERVAL_MS) fail("syncInterval", `must be at least ${MIN_SYNC_INTERVAL_MS}ms`);
   return ms;

@@ -3,6 +3,7 @@ import type { ReplicationConfig } from "./config.js";
 import { ReplicationError } from "./litestream.js";
 import { restoreDatabases, type RestoreResult } from "./restore.js";
 import { replicatedNames } from "./config.js";
+import { ConfigError } from "@hranad/settings";
 
 /** What the restore command needs of the server's configuration file. */
 export interface RestoreServerConfig {
@@ -14,8 +15,11 @@ export interface RestoreServerConfig {
 export interface RestoreCommandIo {
   /** Reads and validates the server's configuration file; throws an error whose message is for the operator. */
   loadConfig(file: string): RestoreServerConfig;
-  /** Whether an error thrown by `loadConfig` is a configuration error (its message is shown, no stack). */
-  isConfigError(error: unknown): boolean;
+  /**
+   * Whether an error thrown by `loadConfig` is a configuration error (its message is shown, no stack); a
+   * `ConfigError` of `@hranad/settings` always is.
+   */
+  isConfigError?(error: unknown): boolean;
   out(line: string): void;
   err(line: string): void;
   /** Default `process.env`. */
@@ -100,7 +104,7 @@ export async function restoreCommand(argv: readonly string[], io: RestoreCommand
     }
     server = io.loadConfig(args.config);
   } catch (error) {
-    if (error instanceof UsageError || io.isConfigError(error)) {
+    if (error instanceof UsageError || error instanceof ConfigError || io.isConfigError?.(error) === true) {
       io.err(`hranad restore: ${(error as Error).message}`);
       return 2;
     }
