@@ -1,6 +1,6 @@
 import { createReadStream } from "node:fs";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { takeSnapshot } from "@hranad/replication";
+import { replicationMetrics, takeSnapshot } from "@hranad/replication";
 import { sendError, ServerError } from "./errors.js";
 import { isLoopback, type ServerContext } from "./server-context.js";
 import { VERSION } from "./version.js";
@@ -43,6 +43,11 @@ export function registerAdmin(app: FastifyInstance, context: ServerContext): voi
     databases: context.registry.names(),
     replication: context.replication?.status() ?? null,
   }));
+
+  // Prometheus' text format: replication for now (streams, pools and requests come with the operations work).
+  app.get("/metrics", { onRequest: gate }, async (_request, reply) =>
+    reply.type("text/plain; version=0.0.4").send(`hranad_info{version="${VERSION}"} 1\n${context.replication ? replicationMetrics(context.replication.status()) : ""}`),
+  );
 
   // A consistent copy of the database file (one committed state) while writers go on.
   app.get<{ Params: { name: string } }>("/admin/databases/:name/backup", { onRequest: gate }, async (request, reply) => {

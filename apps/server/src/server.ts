@@ -40,6 +40,7 @@ export async function startServer(config: ServerConfig): Promise<HranadServer> {
   const startedAt = Date.now();
   // Litestream checkpoints the databases it replicates: theirs stand down (registry `externalCheckpoints`).
   const replicated = new Set(config.replication ? replicatedNames(config.replication, config.databases.map((d) => d.name)) : []);
+  const { busyTimeoutMs, statementTimeoutMs, maxConnections, maxResultBytes, inlineBudgetMs } = config.limits;
   const registry = new Registry({
     dataDir: config.dataDir,
     drivers: DRIVERS,
@@ -49,13 +50,7 @@ export async function startServer(config: ServerConfig): Promise<HranadServer> {
       mode: d.mode ?? "create",
       ...(replicated.has(d.name) ? { externalCheckpoints: true } : {}),
     })),
-    defaults: {
-      busyTimeoutMs: config.limits.busyTimeoutMs,
-      statementTimeoutMs: config.limits.statementTimeoutMs,
-      maxConnections: config.limits.maxConnections,
-      maxResultBytes: config.limits.maxResultBytes,
-      inlineBudgetMs: config.limits.inlineBudgetMs,
-    },
+    defaults: { busyTimeoutMs, statementTimeoutMs, maxConnections, maxResultBytes, inlineBudgetMs },
   });
   // The limits carry the store's option names (idleTimeoutMs, maxLifetimeMs, maxSessionsPer…, transactionTimeoutMs).
   const store = new SessionStore(config.limits);

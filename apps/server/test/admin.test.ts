@@ -41,6 +41,15 @@ describe("the admin API", () => {
     client.close();
   });
 
+  it("serves /metrics in Prometheus' text format (no replication lines without replication)", async () => {
+    const response = await fetch(`${server.url}/metrics`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
+    const text = await response.text();
+    expect(text).toMatch(/^hranad_info\{version="\d+\.\d+\.\d+[^"]*"\} 1$/m);
+    expect(text).not.toContain("hranad_replication");
+  });
+
   it("reports databases and checkpoints one", async () => {
     const stats = (await (await fetch(`${server.url}/admin/databases`)).json()) as any;
     expect(stats.databases.map((d: { name: string }) => d.name).sort()).toEqual(["default", "other"]);

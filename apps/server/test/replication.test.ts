@@ -72,6 +72,10 @@ describe("a server that replicates", () => {
       expect(info.replication).toMatchObject({ url: `file://${replica}`, state: "running", databases: [{ name: "default" }] });
       expect(typeof info.replication.databases[0]!.lagMs).toBe("number");
       const litestream = info.replication.pid;
+      const metrics = await (await fetch(`${test.url}/metrics`)).text();
+      expect(metrics).toMatch(/^hranad_replication_lag_seconds\{database="default"\} \d+(\.\d+)?$/m);
+      expect(metrics).toContain("hranad_replication_up 1\n");
+      expect(metrics).not.toContain('database="other"');
 
       const backup = await fetch(`${test.url}/admin/databases/default/backup`);
       expect(backup.status).toBe(200);

@@ -20,6 +20,7 @@ export {
   type ReplicationLogger,
 } from "./replicator.js";
 export { type DatabaseLag } from "./lag.js";
+export { replicationMetrics } from "./metrics.js";
 export { restoreDatabases, type RestoreOptions, type RestoreResult } from "./restore.js";
 export { writeSnapshot, takeSnapshot, integrityCheck, type SnapshotFile } from "./sqlite-files.js";
 export { restoreCommand, RESTORE_USAGE, type RestoreCommandIo, type RestoreServerConfig } from "./restore-command.js";
