@@ -99,7 +99,7 @@ export const DEFAULT_CONFIG: ServerConfig = Object.freeze({
 
 const DATABASE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 /** First path segments the server's own routes use: a database of that name could not be addressed by path. */
-const RESERVED_NAMES = new Set(["v1", "v2", "v3", "v3-protobuf", "health", "version", "admin"]);
+const RESERVED_NAMES = new Set(["v1", "v2", "v3", "v3-protobuf", "health", "version", "admin", "metrics"]);
 const DRIVERS = new Set(["better-sqlite3", "libsql"]);
 const MODES = new Set<DatabaseMode>(["create", "readwrite", "readonly"]);
 const LOG_LEVELS = new Set(["silent", "error", "warn", "info", "debug"]);

@@ -83,6 +83,7 @@ describe("configuration", () => {
     [{ databases: [{ name: "a" }, { name: "a" }] }, /declared twice/],
     [{ databases: [{ name: "v2" }] }, /reserved/],
     [{ databases: { admin: {} } }, /reserved/],
+    [{ databases: [{ name: "metrics" }] }, /reserved/],
     [{ databases: [{ name: "a", driver: "postgres" }] }, /driver/],
     [{ limits: { idleTimeoutMs: "soon" } }, /limits.idleTimeoutMs/],
     [{ limits: { maxConnections: 0 } }, /limits.maxConnections/],
