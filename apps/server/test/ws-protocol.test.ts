@@ -84,6 +84,8 @@ describe("Hrana over WebSocket", () => {
     peer.request(1, { type: "open_stream", stream_id: 1 });
     peer.request(2, { type: "open_stream", stream_id: 2 });
     peer.request(3, { type: "execute", stream_id: 1, stmt: { sql: "CREATE TABLE IF NOT EXISTS ws_order (x)" } });
+    // The table exists before stream 2 reads it: streams run concurrently, so nothing else orders them.
+    await peer.received(4);
     peer.request(4, { type: "execute", stream_id: 1, stmt: { sql: "BEGIN" } });
     peer.request(5, { type: "execute", stream_id: 1, stmt: { sql: "INSERT INTO ws_order VALUES (1)" } });
     peer.request(6, { type: "get_autocommit", stream_id: 1 });
