@@ -88,7 +88,10 @@ export class TooManySessionsError extends SessionError {
     readonly database: string,
     readonly limit: number,
   ) {
-    super("TOO_MANY_SESSIONS", `Too many open streams for this database (limit ${limit})`);
+    super(
+      "TOO_MANY_SESSIONS",
+      `Too many open streams for this database (limit ${limit}, maxSessionsPerDatabase): close idle streams, or raise limits.maxSessionsPerDatabase`,
+    );
   }
 }
 
