@@ -1,7 +1,7 @@
 export type * from "./types.js";
 export { DriverError, SqliteError, isDriverError, type DriverErrorCode } from "./errors.js";
 export { resolveArguments } from "./binding.js";
-export { statementKind, type StatementKind } from "./statement-kind.js";
+export { leadingWords, statementKind, type StatementKind } from "./statement-kind.js";
 export { checkValue, checkStatement, rowBytes } from "./values.js";
 export { sqliteBaseCodeName, sqliteCodeName, sqliteCodeNumber } from "./sqlite-codes.js";
 export type { EngineConnection, EngineCursor, EngineModule, EngineOpenOptions, CursorChunk } from "./engine/types.js";

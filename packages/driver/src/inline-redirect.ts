@@ -1,4 +1,5 @@
 import { DriverError } from "./errors.js";
+import { leadingWords } from "./statement-kind.js";
 
 /** Thrown by an inline lease: re-run the unit of work on a worker connection (nothing of it persisted). */
 export class InlineRedirect extends DriverError {
@@ -14,9 +15,9 @@ export function isInlineRedirect(error: unknown): error is InlineRedirect {
   return error instanceof InlineRedirect;
 }
 
-const TRANSACTION_CONTROL = /^\s*(begin|commit|end|rollback|savepoint|release)\b/i;
+const TRANSACTION_CONTROL = new Set(["BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE"]);
 
-/** Whether an SQL text controls a transaction (the pipeline keeps such requests off the inline connection). */
+/** Whether an SQL text controls a transaction (its first keyword, comments skipped). */
 export function isTransactionControl(sql: string): boolean {
-  return TRANSACTION_CONTROL.test(sql);
+  return TRANSACTION_CONTROL.has(leadingWords(sql, 1)[0] ?? "");
 }

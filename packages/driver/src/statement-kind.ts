@@ -88,3 +88,14 @@ export function statementKind(sql: string): StatementKind {
   }
   return "other";
 }
+
+/** The first `count` keywords/identifiers of `sql`, upper-cased, skipping comments and literals (as `statementKind`). */
+export function leadingWords(sql: string, count: number): string[] {
+  const result: string[] = [];
+  if (count <= 0) return result;
+  for (const { word } of words(sql)) {
+    result.push(word);
+    if (result.length >= count) break;
+  }
+  return result;
+}

@@ -4,10 +4,10 @@
  * The host is the server's session store and registry; the HTTP framework only moves bytes and maps the errors these
  * functions throw (`ProtocolError`, or the host's coded errors) to statuses.
  */
-import { isInlineRedirect, isTransactionControl, type Connection, type InlineLease } from "@hranad/driver";
+import { isInlineRedirect, isTransactionControl, leadingWords, type Connection, type InlineLease } from "@hranad/driver";
 import type { ResponseBudget } from "./budget.js";
 import type { HttpCodec } from "./endpoints.js";
-import { cursorEntries, executeStreamRequest } from "./executor.js";
+import { cursorEntries, executeStreamRequest, type ExecutorOptions } from "./executor.js";
 import type {
   CursorEntry,
   CursorReqBody,
@@ -86,6 +86,7 @@ export async function runPipeline<S extends HttpStreamHandle>(
   body: PipelineReqBody,
   options: PipelineOptions,
 ): Promise<PipelineRespBody> {
+  const executor = executorOptions(options);
   let results: StreamResult[] = [];
   let rest = body.requests;
   // Stored SQL of a stream that begins inline and ends on a worker: the inline part's texts stay visible.
@@ -94,7 +95,7 @@ export async function runPipeline<S extends HttpStreamHandle>(
     const inline = await host.inline(options.clientGone);
     if (inline !== undefined) {
       sqlStore = new MapSqlStore();
-      const done = await runInline(inline, sqlStore, body.requests, options);
+      const done = await runInline(inline, sqlStore, body.requests, options.clientGone, executor);
       results = done.results;
       if (done.redirectedAt === undefined) return { baton: null, baseUrl: options.baseUrl, results };
       rest = body.requests.slice(done.redirectedAt);
@@ -117,7 +118,7 @@ export async function runPipeline<S extends HttpStreamHandle>(
         results.push({ type: "ok", response: { type: "close" } });
       } else {
         if (stream.signal.aborted) break;
-        results.push(await executeStreamRequest(stream.connection, sqlStore ?? stream, request, executorOptions(options)));
+        results.push(await executeStreamRequest(stream.connection, sqlStore ?? stream, request, executor));
       }
     }
     let baton: string | null = null;
@@ -134,7 +135,7 @@ export async function runPipeline<S extends HttpStreamHandle>(
   }
 }
 
-function executorOptions(options: PipelineOptions) {
+function executorOptions(options: PipelineOptions): ExecutorOptions {
   return {
     version: options.version,
     maxStoredSql: HTTP_MAX_STORED_SQL,
@@ -153,7 +154,8 @@ async function runInline(
   inline: InlineStream,
   sqlStore: SqlStore,
   requests: readonly StreamRequest[],
-  options: PipelineOptions,
+  clientGone: AbortSignal,
+  executor: ExecutorOptions,
 ): Promise<{ results: StreamResult[]; redirectedAt: number | undefined }> {
   const { connection } = inline;
   const results: StreamResult[] = [];
@@ -166,10 +168,10 @@ async function runInline(
       }
       const key = unitKey(request, sqlStore);
       if (key !== undefined && connection.knownSlow(key)) return { results, redirectedAt: i };
-      if (options.clientGone.aborted) return { results, redirectedAt: i };
+      if (clientGone.aborted) return { results, redirectedAt: i };
       connection.beginUnit(key ?? "");
       try {
-        results.push(await executeStreamRequest(connection, sqlStore, request, executorOptions(options)));
+        results.push(await executeStreamRequest(connection, sqlStore, request, executor));
         connection.endUnit();
       } catch (error) {
         if (isInlineRedirect(error)) return { results, redirectedAt: i };
@@ -182,15 +184,19 @@ async function runInline(
   }
 }
 
+/** A statement's SQL text, given or stored (`lookup`); undefined when neither. */
+function stmtSql(stmt: Stmt, lookup: (id: number) => string | undefined): string | undefined {
+  return typeof stmt.sql === "string" ? stmt.sql : typeof stmt.sqlId === "number" ? lookup(stmt.sqlId) : undefined;
+}
+
 /** The SQL a unit runs, naming it for the slow-statement memory. */
 function unitKey(request: StreamRequest, sqlStore: SqlStore): string | undefined {
-  const sqlOf = (stmt: Stmt): string | undefined =>
-    typeof stmt.sql === "string" ? stmt.sql : typeof stmt.sqlId === "number" ? sqlStore.lookupSql(stmt.sqlId) : undefined;
+  const lookup = (id: number): string | undefined => sqlStore.lookupSql(id);
   switch (request.type) {
     case "execute":
-      return sqlOf(request.stmt);
+      return stmtSql(request.stmt, lookup);
     case "batch":
-      return request.batch.steps.map((step) => sqlOf(step.stmt) ?? "").join("\u0000");
+      return request.batch.steps.map((step) => stmtSql(step.stmt, lookup) ?? "").join("\u0000");
     default:
       return undefined;
   }
@@ -206,27 +212,26 @@ function unitKey(request: StreamRequest, sqlStore: SqlStore): string | undefined
 export function inlineEligible(requests: readonly StreamRequest[]): boolean {
   if (requests.length < 2 || requests[requests.length - 1]!.type !== "close") return false;
   // A new stream's stored SQL is what this pipeline stores before using it.
-  const stored = new Map<number, string>();
-  const sqlOf = (stmt: Stmt): string | undefined =>
-    typeof stmt.sql === "string" ? stmt.sql : typeof stmt.sqlId === "number" ? stored.get(stmt.sqlId) : undefined;
+  let stored: Map<number, string> | undefined;
+  const lookup = (id: number): string | undefined => stored?.get(id);
   for (let i = 0; i < requests.length - 1; i++) {
     const request = requests[i]!;
     switch (request.type) {
       case "execute": {
-        const sql = sqlOf(request.stmt);
+        const sql = stmtSql(request.stmt, lookup);
         if (sql === undefined || isTransactionControl(sql)) return false;
         break;
       }
       case "batch":
-        if (!transactionalBatch(request.batch.steps.map((step) => ({ condition: step.condition ?? null, sql: sqlOf(step.stmt) })))) {
+        if (!transactionalBatch(request.batch.steps.map((step) => ({ condition: step.condition ?? null, sql: stmtSql(step.stmt, lookup) })))) {
           return false;
         }
         break;
       case "store_sql":
-        stored.set(request.sqlId, request.sql);
+        (stored ??= new Map()).set(request.sqlId, request.sql);
         break;
       case "close_sql":
-        stored.delete(request.sqlId);
+        stored?.delete(request.sqlId);
         break;
       case "describe":
       case "get_autocommit":
@@ -238,23 +243,29 @@ export function inlineEligible(requests: readonly StreamRequest[]): boolean {
   return true;
 }
 
-// `BEGIN TRANSACTION READONLY` (libSQL's read batches) is the session store's to interpret: it stays on a worker stream.
-const BEGIN = /^\s*begin\b(?![^;]*\breadonly\b)/i;
-const ENDS_TRANSACTION = /^\s*(commit|end|rollback)\b/i;
-const ROLLBACK = /^\s*rollback\s*;?\s*$/i;
+/** What a batch step does to the batch's transaction, by its first keywords (comments skipped). */
+function stepRole(sql: string): "begin" | "end" | "rollback" | "control" | "statement" {
+  const [first, second, third, fourth] = leadingWords(sql, 4);
+  // `BEGIN TRANSACTION READONLY` (libSQL's read batches) is the session store's to interpret: it stays on a worker.
+  if (first === "BEGIN") return [second, third, fourth].includes("READONLY") ? "control" : "begin";
+  if (first === "ROLLBACK") return second === undefined || (second === "TRANSACTION" && third === undefined) ? "rollback" : "end";
+  if (first === "COMMIT" || first === "END") return "end";
+  return isTransactionControl(sql) ? "control" : "statement";
+}
 
 function transactionalBatch(steps: readonly { readonly condition: unknown; readonly sql: string | undefined }[]): boolean {
   const first = steps[0];
-  if (first === undefined || first.condition !== null || first.sql === undefined || !BEGIN.test(first.sql)) return false;
+  if (first === undefined || first.condition !== null || first.sql === undefined || stepRole(first.sql) !== "begin") return false;
   let ended = false;
   for (let i = 1; i < steps.length; i++) {
     const sql = steps[i]!.sql;
     if (sql === undefined) return false;
+    const role = stepRole(sql);
     if (ended) {
-      if (!ROLLBACK.test(sql)) return false;
-    } else if (ENDS_TRANSACTION.test(sql)) {
+      if (role !== "rollback") return false;
+    } else if (role === "end" || role === "rollback") {
       ended = true;
-    } else if (isTransactionControl(sql)) {
+    } else if (role !== "statement") {
       return false;
     }
   }

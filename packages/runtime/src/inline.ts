@@ -5,7 +5,7 @@
  * statement time. Work that meets a lock or outlives its budget is handed back to the caller to be re-run on a
  * worker connection — but only when that is provably safe (see `InlineLease`).
  */
-import { DriverError, InlineRedirect, SqliteError, statementKind } from "@hranad/driver";
+import { DriverError, InlineRedirect, leadingWords, SqliteError, statementKind } from "@hranad/driver";
 import { LruCache, type EngineConnection, type EngineModule, type EngineOpenOptions } from "@hranad/driver/engine";
 import type { DescribeResult, InlineLease, InlineStats, RowCursor, Statement, StatementResult } from "@hranad/driver";
 
@@ -75,7 +75,6 @@ interface SlowMark {
   readonly until: number;
   readonly strikes: number;
 }
-const EXPLAIN = /^\s*explain\b/i;
 
 /**
  * The main-thread connection of one database. At most one lease at a time: the connection is synchronous, but its
@@ -290,7 +289,7 @@ class Lease implements InlineLease {
   #run<T>(sql: string, call: () => T): T {
     this.#live();
     if (this.#unitRedirectable) {
-      if (EXPLAIN.test(sql)) this.#redirect("explain", "EXPLAIN runs on a worker connection");
+      if (leadingWords(sql, 1)[0] === "EXPLAIN") this.#redirect("explain", "EXPLAIN runs on a worker connection");
       if (this.#unitSpentMs >= this.#settings.unitBudgetMs) {
         // A unit that outgrows its budget goes straight to a worker next time.
         this.#markSlow();
