@@ -1,5 +1,4 @@
 import { mkdirSync } from "node:fs";
-import { resolve } from "node:path";
 import type { AddressInfo } from "node:net";
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import websocket from "@fastify/websocket";
@@ -7,7 +6,7 @@ import type { Driver } from "@hranad/driver";
 import { WorkerPool } from "@hranad/runtime";
 import { betterSqlite3Driver } from "@hranad/driver-better-sqlite3";
 import { libsqlDriver } from "@hranad/driver-libsql";
-import { Registry, WalGuard } from "@hranad/registry";
+import { Registry, resolveDatabasePath, WalGuard } from "@hranad/registry";
 import { addressedDatabase, ByteBudget, chooseSubprotocol, printableName, ResponseBudget } from "@hranad/hrana-protocol";
 import { SessionStore } from "@hranad/session-store";
 import { Replicator, replicatedNames } from "@hranad/replication";
@@ -80,7 +79,7 @@ export async function startServer(config: ServerConfig): Promise<HranadServer> {
           config: config.replication,
           databases: config.databases
             .filter((d) => replicated.has(d.name))
-            .map((d) => ({ name: d.name, path: resolve(config.dataDir, d.path ?? `${d.name}.db`) })),
+            .map((d) => ({ name: d.name, path: resolveDatabasePath(config.dataDir, d.name, d.path) })),
           log: app.log,
         });
 

@@ -28,7 +28,7 @@ export interface DatabaseConfig {
 
 const NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 const MODES: readonly OpenMode[] = ["create", "readwrite", "readonly"];
-const NUMERIC_OPTIONS = ["busyTimeoutMs", "statementTimeoutMs", "maxConnections", "acquireTimeoutMs"] as const;
+const NUMERIC_OPTIONS = ["busyTimeoutMs", "statementTimeoutMs", "maxConnections", "acquireTimeoutMs", "walAutocheckpointPages"] as const;
 
 export function validateName(name: unknown): asserts name is string {
   if (typeof name !== "string" || !NAME_PATTERN.test(name)) {
@@ -86,9 +86,6 @@ export function validateOpenOptions(options: DatabaseOpenOptions | undefined, wh
     if (value !== undefined && (typeof value !== "number" || !Number.isInteger(value) || value < 0)) {
       throw new RegistryError("CONFIG_INVALID", `${where}: ${key} must be a non-negative integer`);
     }
-  }
-  if (options.walAutocheckpointPages !== undefined && (typeof options.walAutocheckpointPages !== "number" || !Number.isInteger(options.walAutocheckpointPages) || options.walAutocheckpointPages < 0)) {
-    throw new RegistryError("CONFIG_INVALID", `${where}: walAutocheckpointPages must be a non-negative integer`);
   }
   if (options.maxConnections === 0) throw new RegistryError("CONFIG_INVALID", `${where}: maxConnections must be ≥ 1`);
 }
